@@ -1,0 +1,164 @@
+# offsite-backup build.
+#
+#   make            build offsite-backupd, offsite-backupctl and test tools
+#   make deps       install the Debian build and test dependencies (quick no-op
+#                   when present)
+#   make check      unit tests, the SigV4 suite and the emulator integration
+#                   tests (SANITIZE=1: the same under AddressSanitizer+UBSan)
+#   make bench      print `bench <name> <value> <unit>` figures
+#   make install    honours DESTDIR and PREFIX
+
+PREFIX     ?= /usr
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /lib/systemd/system
+
+CC         ?= gcc
+PKG_CONFIG ?= pkg-config
+PYTHON     ?= python3
+SIGV4_SUITE_DIR ?= ../shared/sigv4-suite
+WERROR     ?= 1
+SANITIZE   ?= 0
+
+PKGS       := libcurl openssl jansson expat libsystemd sqlite3
+
+ifeq ($(SANITIZE),1)
+BUILD      ?= build-asan
+SANFLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT        := -O1
+else
+BUILD      ?= build
+SANFLAGS   :=
+OPT        := -O2
+endif
+
+WARN       := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+              -Wformat=2 -Wvla
+ifeq ($(WERROR),1)
+WARN       += -Werror
+endif
+
+# pkg-config runs lazily so that `make deps` works before the -dev packages
+# are installed.
+PKG_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS    = $(shell $(PKG_CONFIG) --libs $(PKGS))
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check)
+
+CPPFLAGS   += -Iinclude -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
+CFLAGS     ?= -g $(OPT)
+ALL_CFLAGS  = -std=c17 $(WARN) $(SANFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+# Every module but the two mains goes into the static library.
+LIB_SRCS := \
+	src/error.c \
+	src/buf.c \
+	src/clock.c \
+	src/uri.c \
+	src/sigv4.c \
+	src/http.c \
+	src/retry.c \
+	src/xml.c \
+	src/aws.c \
+	src/creds.c \
+	src/sts.c \
+	src/sqs.c \
+	src/rds.c \
+	src/config.c \
+	src/log.c
+
+DAEMON_SRCS := src/main.c
+CTL_SRCS    := src/ctl_main.c
+
+TEST_SRCS := \
+	tests/check_main.c \
+	tests/http_fake.c \
+	tests/check_buf.c \
+	tests/check_clock.c \
+	tests/check_uri.c \
+	tests/check_sigv4.c \
+	tests/check_retry.c \
+	tests/check_xml.c \
+	tests/check_aws.c \
+	tests/check_creds.c \
+	tests/check_config.c \
+	tests/check_clients.c
+
+SUITE_SRCS := tests/sigv4_suite.c
+PROBE_SRCS := tests/integration/ob_probe.c
+BENCH_SRCS := tests/bench/bench_sigv4.c
+
+objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIB      := $(BUILD)/libob.a
+DAEMON   := $(BUILD)/offsite-backupd
+CTL      := $(BUILD)/offsite-backupctl
+TESTS    := $(BUILD)/check_ob
+SUITE    := $(BUILD)/sigv4-suite
+PROBE    := $(BUILD)/ob-probe
+BENCH    := $(BUILD)/bench-sigv4
+
+ALL_OBJS := $(call objs,$(LIB_SRCS) $(DAEMON_SRCS) $(CTL_SRCS) $(TEST_SRCS) \
+	$(SUITE_SRCS) $(PROBE_SRCS) $(BENCH_SRCS))
+
+.PHONY: all deps check unit sigv4-suite integration bench install clean
+.DEFAULT_GOAL := all
+
+all: $(DAEMON) $(CTL) $(SUITE) $(PROBE) $(BENCH)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(call objs,$(LIB_SRCS))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(DAEMON): $(call objs,$(DAEMON_SRCS)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(CTL): $(call objs,$(CTL_SRCS)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(SUITE): $(call objs,$(SUITE_SRCS)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(PROBE): $(call objs,$(PROBE_SRCS)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BENCH): $(call objs,$(BENCH_SRCS)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(call objs,$(TEST_SRCS)): ALL_CFLAGS += $(CHECK_CFLAGS)
+$(TESTS): $(call objs,$(TEST_SRCS)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+
+deps:
+	@sh tests/install-deps.sh
+
+check: deps
+	$(MAKE) unit sigv4-suite integration
+
+unit: $(TESTS)
+	CK_FORK=yes $(TESTS)
+
+sigv4-suite: $(SUITE)
+	@sh tests/run-sigv4-suite.sh $(SUITE) $(SIGV4_SUITE_DIR)
+
+integration: $(DAEMON) $(CTL) $(PROBE)
+	$(PYTHON) tests/integration/run.py --build $(BUILD)
+
+bench: deps $(BENCH)
+	@sh tests/bench/run.sh $(BUILD)
+
+install: $(DAEMON) $(CTL)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/offsite-backupd
+	install -m 0755 $(CTL) $(DESTDIR)$(BINDIR)/offsite-backupctl
+
+clean:
+	rm -rf build build-asan
+
+-include $(ALL_OBJS:.o=.d)

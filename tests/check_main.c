@@ -1,0 +1,28 @@
+/*
+ * check_main.c - the one Check runner: every module's suite in one binary,
+ * linked against libob.a. Exit status is non-zero when any test fails.
+ */
+#include <stdlib.h>
+
+#include "check_ob.h"
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(ob_suite_buf());
+	srunner_add_suite(sr, ob_suite_clock());
+	srunner_add_suite(sr, ob_suite_uri());
+	srunner_add_suite(sr, ob_suite_sigv4());
+	srunner_add_suite(sr, ob_suite_retry());
+	srunner_add_suite(sr, ob_suite_xml());
+	srunner_add_suite(sr, ob_suite_aws());
+	srunner_add_suite(sr, ob_suite_creds());
+	srunner_add_suite(sr, ob_suite_config());
+	srunner_add_suite(sr, ob_suite_clients());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

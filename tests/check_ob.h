@@ -1,0 +1,21 @@
+/*
+ * check_ob.h - the suites linked into the one Check runner (check_main.c).
+ * Each tests/check_<module>.c defines one ob_suite_<module>() function.
+ */
+#ifndef CHECK_OB_H
+#define CHECK_OB_H
+
+#include <check.h>
+
+Suite *ob_suite_buf(void);
+Suite *ob_suite_clock(void);
+Suite *ob_suite_uri(void);
+Suite *ob_suite_sigv4(void);
+Suite *ob_suite_retry(void);
+Suite *ob_suite_xml(void);
+Suite *ob_suite_aws(void);
+Suite *ob_suite_creds(void);
+Suite *ob_suite_config(void);
+Suite *ob_suite_clients(void);
+
+#endif

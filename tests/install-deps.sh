@@ -1,0 +1,42 @@
+#!/bin/sh
+# Install the Debian packages offsite-backup builds and tests with, and check
+# the emulator (moto, boto3, the aws CLI) in the default python3.
+# A quick no-op when everything is present. Needs root (or sudo) to install.
+set -eu
+
+PKGS="gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev
+libexpat1-dev libsystemd-dev libsqlite3-dev check"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -n "$missing" ]; then
+	echo "deps: installing:$missing"
+	if [ "$(id -u)" -eq 0 ]; then
+		SUDO=""
+	elif command -v sudo >/dev/null 2>&1; then
+		SUDO="sudo"
+	else
+		echo "deps: need root (or sudo) to install:$missing" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -q
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+
+# The emulator is not packaged in Debian 12: it comes with the machine's
+# default python3. Say so plainly instead of failing later in a test.
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import moto, boto3, botocore' >/dev/null 2>&1; then
+	echo "deps: $PY lacks moto/boto3 (the emulator); the integration tests and" >&2
+	echo "deps: benchmarks need moto 5.x with its server extras in the default python3" >&2
+	exit 1
+fi
