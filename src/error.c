@@ -54,17 +54,31 @@ int ob_error_errno(struct ob_error *err, enum ob_err_kind kind, int errnum, cons
 
 int ob_error_prefix(struct ob_error *err, const char *fmt, ...)
 {
-	char prefix[256];
 	char old[sizeof(err->message)];
+	size_t len;
 	va_list ap;
+	int n;
 
 	if (err == NULL)
 		return -1;
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
-	va_end(ap);
 	memcpy(old, err->message, sizeof(old));
-	snprintf(err->message, sizeof(err->message), "%s: %s", prefix, old);
+	va_start(ap, fmt);
+	n = vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	len = (size_t)n < sizeof(err->message) ? (size_t)n : sizeof(err->message) - 1;
+	/* Append ": old", truncating the tail if the record is full. */
+	if (len + 2 < sizeof(err->message)) {
+		memcpy(err->message + len, ": ", 2);
+		len += 2;
+		n = (int)strnlen(old, sizeof(old) - 1);
+		if ((size_t)n > sizeof(err->message) - 1 - len)
+			n = (int)(sizeof(err->message) - 1 - len);
+		memcpy(err->message + len, old, (size_t)n);
+		len += (size_t)n;
+	}
+	err->message[len] = '\0';
 	return -1;
 }
 

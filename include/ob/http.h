@@ -30,6 +30,8 @@ struct ob_http_request {
 	 * configured endpoint_url and the link-local IMDS may use it. */
 	bool allow_plain_http;
 	long timeout_ms;     /* total time for this request; 0 = transport default */
+	size_t max_body;     /* response body cap for this request; 0 = transport
+			      * default, and never above it */
 };
 
 struct ob_http_response {
