@@ -1,0 +1,54 @@
+/*
+ * ob/sqs.h - Amazon SQS (AWS JSON 1.0 protocol).
+ *
+ * Long-polled receive, delete and visibility change: all the daemon needs
+ * to consume a queue at least once. Each received body is checked against
+ * its MD5OfBody, so a message damaged in transit is never acted upon.
+ */
+#ifndef OB_SQS_H
+#define OB_SQS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ob/aws.h"
+
+#define OB_SQS_MAX_BODY (256 * 1024) /* SQS's own message size limit */
+
+struct ob_sqs_message {
+	char *message_id;
+	char *receipt_handle;
+	char *body;
+	size_t body_len;
+	long receive_count;  /* ApproximateReceiveCount, 0 if absent */
+	int64_t sent_ms;     /* SentTimestamp, 0 if absent */
+	bool md5_ok;         /* MD5OfBody matched the body */
+};
+
+struct ob_sqs_batch {
+	struct ob_sqs_message *msgs;
+	size_t n;
+	size_t n_malformed; /* entries dropped: no id, receipt handle or body */
+};
+
+/* sqs:ReceiveMessage on queue_url: up to max (1..10) messages, long polling
+ * for wait_s (0..20) seconds; visibility_s > 0 overrides the queue's
+ * visibility timeout. *ret is filled (and owned by the caller, free with
+ * ob_sqs_batch_clear) even when empty. -1 + err on AWS/transport errors or
+ * a response that is not the documented shape. */
+int ob_sqs_receive(struct ob_aws *aws, const char *queue_url, int max, int wait_s,
+		   int visibility_s, struct ob_sqs_batch *ret, struct ob_error *err);
+
+void ob_sqs_batch_clear(struct ob_sqs_batch *batch);
+
+/* sqs:DeleteMessage. */
+int ob_sqs_delete(struct ob_aws *aws, const char *queue_url, const char *receipt_handle,
+		  struct ob_error *err);
+
+/* sqs:ChangeMessageVisibility to timeout_s (0..43200) seconds. */
+int ob_sqs_change_visibility(struct ob_aws *aws, const char *queue_url,
+			     const char *receipt_handle, int timeout_s,
+			     struct ob_error *err);
+
+#endif
