@@ -1,0 +1,45 @@
+#!/bin/sh
+# run.sh BUILD_DIR - SigV4 signing benchmarks.
+#
+# Runs BUILD_DIR/bench-sigv4 and botocore_sign.py on the same RDS request,
+# checks that both produce the same signature, and prints
+#   bench sigv4_sign_us <value> us
+#   bench botocore_sign_us <value> us
+#   bench sigv4_speedup_vs_botocore <ratio> x
+set -u
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 BUILD_DIR" >&2
+	exit 2
+fi
+build=$1
+here=$(cd "$(dirname "$0")" && pwd)
+python=${PYTHON:-python3}
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+if ! "$build/bench-sigv4" >"$tmp/c.out" 2>"$tmp/c.err"; then
+	cat "$tmp/c.err" >&2
+	exit 1
+fi
+cat "$tmp/c.out"
+if ! "$python" "$here/botocore_sign.py" >"$tmp/py.out" 2>"$tmp/py.err"; then
+	cat "$tmp/py.err" >&2
+	echo "bench: botocore_sign.py failed (is botocore installed for $python?)" >&2
+	exit 1
+fi
+cat "$tmp/py.out"
+
+c_sig=$(sed -n 's/.*signature \([0-9a-f]*\)$/\1/p' "$tmp/c.err")
+py_sig=$(sed -n 's/.*signature \([0-9a-f]*\)$/\1/p' "$tmp/py.err")
+if [ -z "$c_sig" ] || [ "$c_sig" != "$py_sig" ]; then
+	echo "bench: signatures differ: ours '$c_sig', botocore '$py_sig'" >&2
+	exit 1
+fi
+
+c_us=$(awk '$2 == "sigv4_sign_us" { print $3 }' "$tmp/c.out")
+py_us=$(awk '$2 == "botocore_sign_us" { print $3 }' "$tmp/py.out")
+awk -v c="$c_us" -v p="$py_us" 'BEGIN {
+	if (c <= 0) { print "bench: no timing from bench-sigv4" > "/dev/stderr"; exit 1 }
+	printf "bench sigv4_speedup_vs_botocore %.1f x\n", p / c
+}'
