@@ -198,12 +198,27 @@ void ob_aws_params_clear(struct ob_aws_params *p)
 
 static void copy_str(char *dst, size_t size, const char *src)
 {
-	size_t n = 0;
+	size_t n = 0, lead;
+	unsigned char c;
 
 	/* Keep messages printable and on one line. */
-	for (; src != NULL && *src != '\0' && n + 1 < size; src++)
-		dst[n++] = (*src == '\n' || *src == '\r' || *src == '\t') ? ' ' :
-			   ((unsigned char)*src < 0x20 ? '?' : *src);
+	for (; src != NULL && *src != '\0' && n + 1 < size; src++) {
+		c = (unsigned char)*src;
+		dst[n++] = (c == '\n' || c == '\r' || c == '\t') ? ' ' :
+			   (c < 0x20 || c == 0x7f) ? '?' : *src;
+	}
+	/* The parsers hand us valid UTF-8; a cut must not leave half a
+	 * character behind (jansson and the journal would refuse the text). */
+	if (src != NULL && *src != '\0') {
+		lead = n;
+		while (lead > 0 && ((unsigned char)dst[lead - 1] & 0xc0) == 0x80)
+			lead--;
+		if (lead > 0 && (unsigned char)dst[lead - 1] >= 0xc0) {
+			c = (unsigned char)dst[lead - 1];
+			if (n - (lead - 1) < (c >= 0xf0 ? 4u : c >= 0xe0 ? 3u : 2u))
+				n = lead - 1;
+		}
+	}
 	dst[n] = '\0';
 }
 

@@ -40,6 +40,9 @@ int ob_buf_reserve(struct ob_buf *b, size_t n)
 		errno = ENOMEM;
 		return -1;
 	}
+	/* A first allocation must be a C string too (ob_buf_steal, readers of
+	 * a buffer that was only reserved). */
+	p[b->len] = '\0';
 	b->data = p;
 	b->cap = cap;
 	return 0;
@@ -72,19 +75,25 @@ int ob_buf_printf(struct ob_buf *b, const char *fmt, ...)
 	int n;
 	size_t room;
 
-	if (ob_buf_reserve(b, 64) < 0)
+	/* Format into whatever room there is, then reserve the exact length:
+	 * reserving a fixed amount first would refuse short output in a buffer
+	 * whose limit is close, and output that fits the allocation must still
+	 * respect the limit. */
+	if (ob_buf_reserve(b, 0) < 0)
 		return -1;
 	room = b->cap - b->len;
 	va_start(ap, fmt);
 	n = vsnprintf(b->data + b->len, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		b->data[b->len] = '\0';
 		return -1;
+	}
+	if (ob_buf_reserve(b, (size_t)n) < 0) {
+		b->data[b->len] = '\0';
+		return -1;
+	}
 	if ((size_t)n >= room) {
-		if (ob_buf_reserve(b, (size_t)n) < 0) {
-			b->data[b->len] = '\0';
-			return -1;
-		}
 		va_start(ap, fmt);
 		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 		va_end(ap);

@@ -78,7 +78,8 @@ static int days_in_month(int y, int m)
 static int make_time(int y, int mo, int d, int h, int mi, int s, int64_t *ret)
 {
 	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
-	    d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60)
+	    d > days_in_month(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 ||
+	    s > 60)
 		return -1;
 	*ret = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
 	return 0;

@@ -119,14 +119,21 @@ int64_t ob_retry_backoff_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms,
 			    uint32_t random)
 {
 	int64_t ceiling = base_ms;
+	uint64_t range, hi, lo;
 	unsigned i;
 
 	if (attempt == 0 || base_ms <= 0 || cap_ms <= 0)
 		return 0;
+	/* Stop doubling at the cap, before ceiling * 2 could overflow. */
 	for (i = 1; i < attempt && ceiling < cap_ms; i++)
-		ceiling *= 2;
+		ceiling = ceiling > cap_ms / 2 ? cap_ms : ceiling * 2;
 	if (ceiling > cap_ms)
 		ceiling = cap_ms;
-	/* Full jitter: uniform in [0, ceiling]. */
-	return (int64_t)((uint64_t)random * (uint64_t)(ceiling + 1) >> 32);
+	/* Full jitter: uniform in [0, ceiling], i.e. floor(random * range / 2^32)
+	 * with range = ceiling + 1 <= 2^63. Split range in 32-bit halves so
+	 * neither product can exceed 64 bits. */
+	range = (uint64_t)ceiling + 1;
+	hi = range >> 32;
+	lo = range & 0xffffffffu;
+	return (int64_t)((uint64_t)random * hi + ((uint64_t)random * lo >> 32));
 }
