@@ -29,7 +29,8 @@ enum ob_log_level {
 };
 
 /* Every string is owned by the config (malloc'ed, never NULL: "" when
- * unset); durations are milliseconds. */
+ * unset); durations are milliseconds. Comma lists (include_db, exclude_db,
+ * allowed_source_accounts) are stored normalised: "a, b" becomes "a,b". */
 struct ob_config {
 	char *path;                  /* the file it was loaded from */
 
@@ -83,8 +84,8 @@ int ob_config_parse(const char *name, const char *text, size_t len, unsigned mod
 /* Wipe secrets and free. NULL is a no-op. */
 void ob_config_free(struct ob_config *cfg);
 
-/* Parse a duration with a unit ("30s", "5m", "26h", "7d"; "0" alone is
- * allowed) into milliseconds. Returns 0 or -1. */
+/* Parse a duration with a unit ("250ms", "30s", "5m", "26h", "7d"; "0" alone
+ * is allowed) into milliseconds. Overflow-safe. Returns 0 or -1. */
 int ob_config_parse_duration(const char *s, int64_t *ret_ms);
 
 const char *ob_role_name(enum ob_role role);

@@ -1,0 +1,1379 @@
+/*
+ * config.c - /etc/offsite-backup.conf: reading, parsing and validation.
+ *
+ * Every key is one row of a const table (section, name, type, default, role,
+ * required-ness, field offset); the line parser, the value checkers and the
+ * cross-key rules are generic over that table, so adding a key is adding a
+ * row. Parsing never stops at the first problem: each one becomes a
+ * "file:line: message" diagnostic and the operator fixes the file in one go.
+ *
+ * Values are operator text and may hold a secret, so a diagnostic quotes at
+ * most 64 escaped bytes of a value, and never the value of a secret key or of
+ * a line that could not be split into key and value. The file text and every
+ * copy of a value are wiped before they are freed.
+ *
+ * It is longer than most modules because the value checkers (regions, URLs,
+ * ARNs, KMS key forms, globs, tags, UTF-8) live here as small statics; they
+ * are one concern with the grammar and are tested only through it.
+ */
+#include "ob/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#define MAX_FILE_SIZE (1024 * 1024) /* nobody writes a 1 MiB config */
+#define MAX_LINE 4096
+#define MAX_DIAGS 100               /* a garbage file must not flood stderr */
+#define ECHO_MAX 64                 /* bytes of a value quoted in a message */
+
+#define MS_PER_S INT64_C(1000)
+#define MS_PER_DAY (INT64_C(86400) * MS_PER_S)
+
+/* Enums are stored through an int lvalue (the table is generic). */
+_Static_assert(sizeof(enum ob_role) == sizeof(int), "enum ob_role is not an int");
+_Static_assert(sizeof(enum ob_log_level) == sizeof(int), "enum ob_log_level is not an int");
+_Static_assert(sizeof(enum ob_creds_source) == sizeof(int), "enum ob_creds_source is not an int");
+
+enum key_type {
+	KT_ENUM,          /* one of names[] -> int */
+	KT_PATH,          /* absolute path */
+	KT_REGION,        /* eu-central-1 */
+	KT_URL,           /* http:// or https:// */
+	KT_QUEUE_URL,     /* http(s)://host/<account>/<queue>; scheme checked later */
+	KT_DURATION,      /* ob_config_parse_duration() -> int64_t ms */
+	KT_INTEGER,       /* decimal -> long, within min..max */
+	KT_ACCESS_KEY_ID, /* 16-128 letters and digits */
+	KT_SECRET,        /* printable, no blanks, at most 128 bytes */
+	KT_ACCOUNT,       /* 12 digits */
+	KT_ACCOUNT_LIST,  /* comma-separated 12-digit ids, stored as "a,b" */
+	KT_ARN,           /* ARN of service arg */
+	KT_KMS_KEY,       /* KMS key or alias, as ARN, id or alias/name */
+	KT_GLOB_LIST,     /* comma-separated globs, stored as "a,b" */
+	KT_TAG,           /* key=value */
+};
+
+enum key_role { KR_BOTH, KR_SOURCE, KR_TARGET };
+enum key_need { KN_OPTIONAL, KN_ALWAYS, KN_FOR_ROLE };
+
+struct enum_name {
+	const char *name;
+	int value;
+};
+
+struct key_def {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	const char *def;     /* default as written in the file; "" = none */
+	enum key_role role;  /* who may set it */
+	enum key_need need;  /* KN_FOR_ROLE: required when role matches */
+	bool secret;         /* never quote the value */
+	size_t offset;       /* field in struct ob_config */
+	int64_t min, max;    /* KT_INTEGER; KT_DURATION in ms */
+	const char *arg;     /* KT_ARN: the service */
+	const struct enum_name *names; /* KT_ENUM */
+};
+
+static const struct enum_name role_names[] = {
+	{ "source", OB_ROLE_SOURCE }, { "target", OB_ROLE_TARGET }, { NULL, 0 },
+};
+static const struct enum_name level_names[] = {
+	{ "err", OB_LOG_ERR }, { "warning", OB_LOG_WARNING }, { "notice", OB_LOG_NOTICE },
+	{ "info", OB_LOG_INFO }, { "debug", OB_LOG_DEBUG }, { NULL, 0 },
+};
+static const struct enum_name creds_names[] = {
+	{ "instance", OB_CREDS_INSTANCE }, { "env", OB_CREDS_ENV },
+	{ "static", OB_CREDS_STATIC }, { NULL, 0 },
+};
+
+#define F(field) offsetof(struct ob_config, field)
+#define DMAX INT64_MAX
+
+static const struct key_def keys[] = {
+	/* section  name                     type             default
+	 *          role       need          secret offset                 min max arg names */
+	{ "daemon", "role",                  KT_ENUM,         "",
+	  KR_BOTH,   KN_ALWAYS,   false, F(role),                  0, 0, NULL, role_names },
+	{ "daemon", "region",                KT_REGION,       "",
+	  KR_BOTH,   KN_ALWAYS,   false, F(region),                0, 0, NULL, NULL },
+	{ "daemon", "queue_url",             KT_QUEUE_URL,    "",
+	  KR_BOTH,   KN_ALWAYS,   false, F(queue_url),             0, 0, NULL, NULL },
+	{ "daemon", "state_db",              KT_PATH,         "/var/lib/offsite-backup/state.db",
+	  KR_BOTH,   KN_OPTIONAL, false, F(state_db),              0, 0, NULL, NULL },
+	{ "daemon", "poll_interval",         KT_DURATION,     "30s",
+	  KR_BOTH,   KN_OPTIONAL, false, F(poll_interval_ms),      1, DMAX, NULL, NULL },
+	{ "daemon", "sweep_interval",        KT_DURATION,     "1h",
+	  KR_BOTH,   KN_OPTIONAL, false, F(sweep_interval_ms),     0, DMAX, NULL, NULL },
+	{ "daemon", "max_concurrent_copies", KT_INTEGER,      "5",
+	  KR_BOTH,   KN_OPTIONAL, false, F(max_concurrent_copies), 1, 20, NULL, NULL },
+	{ "daemon", "max_attempts",          KT_INTEGER,      "10",
+	  KR_BOTH,   KN_OPTIONAL, false, F(max_attempts),          1, 1000, NULL, NULL },
+	{ "daemon", "log_level",             KT_ENUM,         "info",
+	  KR_BOTH,   KN_OPTIONAL, false, F(log_level),             0, 0, NULL, level_names },
+
+	{ "aws",    "credentials",           KT_ENUM,         "instance",
+	  KR_BOTH,   KN_OPTIONAL, false, F(credentials),           0, 0, NULL, creds_names },
+	{ "aws",    "access_key_id",         KT_ACCESS_KEY_ID, "",
+	  KR_BOTH,   KN_OPTIONAL, true,  F(access_key_id),         0, 0, NULL, NULL },
+	{ "aws",    "secret_access_key",     KT_SECRET,       "",
+	  KR_BOTH,   KN_OPTIONAL, true,  F(secret_access_key),     0, 0, NULL, NULL },
+	{ "aws",    "endpoint_url",          KT_URL,          "",
+	  KR_BOTH,   KN_OPTIONAL, false, F(endpoint_url),          0, 0, NULL, NULL },
+	{ "aws",    "imds_url",              KT_URL,          "http://169.254.169.254",
+	  KR_BOTH,   KN_OPTIONAL, false, F(imds_url),              0, 0, NULL, NULL },
+
+	{ "source", "export_kms_key",        KT_KMS_KEY,      "",
+	  KR_SOURCE, KN_FOR_ROLE, false, F(export_kms_key),        0, 0, NULL, NULL },
+	{ "source", "target_account",        KT_ACCOUNT,      "",
+	  KR_SOURCE, KN_FOR_ROLE, false, F(target_account),        0, 0, NULL, NULL },
+	{ "source", "notify_topic_arn",      KT_ARN,          "",
+	  KR_SOURCE, KN_FOR_ROLE, false, F(notify_topic_arn),      0, 0, "sns", NULL },
+	{ "source", "include_db",            KT_GLOB_LIST,    "*",
+	  KR_SOURCE, KN_OPTIONAL, false, F(include_db),            0, 0, NULL, NULL },
+	{ "source", "exclude_db",            KT_GLOB_LIST,    "",
+	  KR_SOURCE, KN_OPTIONAL, false, F(exclude_db),            0, 0, NULL, NULL },
+	{ "source", "require_tag",           KT_TAG,          "",
+	  KR_SOURCE, KN_OPTIONAL, false, F(require_tag),           0, 0, NULL, NULL },
+	{ "source", "export_copy_retention", KT_DURATION,     "3d",
+	  KR_SOURCE, KN_OPTIONAL, false, F(export_copy_retention_ms), 1, DMAX, NULL, NULL },
+
+	{ "target", "import_kms_key",        KT_KMS_KEY,      "",
+	  KR_TARGET, KN_FOR_ROLE, false, F(import_kms_key),        0, 0, NULL, NULL },
+	{ "target", "allowed_source_accounts", KT_ACCOUNT_LIST, "",
+	  KR_TARGET, KN_FOR_ROLE, false, F(allowed_source_accounts), 0, 0, NULL, NULL },
+	{ "target", "keep_daily",            KT_INTEGER,      "7",
+	  KR_TARGET, KN_OPTIONAL, false, F(keep_daily),            0, 10000, NULL, NULL },
+	{ "target", "keep_weekly",           KT_INTEGER,      "4",
+	  KR_TARGET, KN_OPTIONAL, false, F(keep_weekly),           0, 10000, NULL, NULL },
+	{ "target", "keep_monthly",          KT_INTEGER,      "12",
+	  KR_TARGET, KN_OPTIONAL, false, F(keep_monthly),          0, 10000, NULL, NULL },
+	{ "target", "keep_yearly",           KT_INTEGER,      "5",
+	  KR_TARGET, KN_OPTIONAL, false, F(keep_yearly),           0, 10000, NULL, NULL },
+	{ "target", "rpo",                   KT_DURATION,     "26h",
+	  KR_TARGET, KN_OPTIONAL, false, F(rpo_ms),                1, DMAX, NULL, NULL },
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const char *const sections[] = { "daemon", "aws", "source", "target" };
+#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+#define SEC_NONE (-1)    /* before the first header */
+#define SEC_UNKNOWN (-2) /* after a bad header: its keys are skipped */
+
+struct diag {
+	unsigned line;
+	size_t seq; /* keeps qsort stable */
+	char *msg;
+};
+
+struct seen {
+	unsigned line; /* 0 = not in the file */
+	bool bad;      /* value bytes already reported */
+	bool valid;    /* parsed and stored */
+	char *value;   /* trimmed, comment stripped; wiped on free */
+};
+
+struct parse {
+	const char *name;
+	struct ob_config *cfg;
+	struct seen seen[NKEYS];
+	struct diag *diags;
+	size_t ndiags, capdiags, dropped;
+	bool nomem;
+};
+
+/* ---- small helpers (ASCII only, no locale) ---- */
+
+static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static bool is_lower(unsigned char c) { return c >= 'a' && c <= 'z'; }
+static bool is_alpha(unsigned char c) { return is_lower(c) || (c >= 'A' && c <= 'Z'); }
+static bool is_alnum(unsigned char c) { return is_alpha(c) || is_digit(c); }
+static bool is_blank(unsigned char c) { return c == ' ' || c == '\t'; }
+static bool is_hex(unsigned char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+static unsigned char to_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+static bool all_of(const char *s, size_t n, bool (*cls)(unsigned char))
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!cls((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static void trim(const char **s, size_t *n)
+{
+	while (*n > 0 && is_blank((unsigned char)(*s)[0])) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n > 0 && is_blank((unsigned char)(*s)[*n - 1]))
+		(*n)--;
+}
+
+static bool span_eq(const char *s, size_t n, const char *lit)
+{
+	return strlen(lit) == n && memcmp(s, lit, n) == 0;
+}
+
+static void wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}
+
+/* Quote s[0..n) for a message: at most ECHO_MAX bytes, non-printable bytes,
+ * '"' and '\' escaped, "..." when cut. out must hold ECHO_BUF bytes. */
+#define ECHO_BUF (ECHO_MAX * 4 + 9)
+static const char *quote(char *out, const char *s, size_t n)
+{
+	size_t i, o = 0;
+
+	out[o++] = '"';
+	for (i = 0; i < n && i < ECHO_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o++] = '"';
+	if (n > ECHO_MAX) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* ---- diagnostics ---- */
+
+static void add_diag(struct parse *p, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void add_diag(struct parse *p, unsigned line, const char *fmt, ...)
+{
+	char msg[768];
+	struct diag *d;
+	va_list ap;
+
+	if (p->ndiags >= MAX_DIAGS) {
+		p->dropped++;
+		return;
+	}
+	if (p->ndiags == p->capdiags) {
+		size_t cap = p->capdiags ? p->capdiags * 2 : 16;
+
+		d = realloc(p->diags, cap * sizeof(*d));
+		if (d == NULL) {
+			p->nomem = true;
+			return;
+		}
+		p->diags = d;
+		p->capdiags = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	d = &p->diags[p->ndiags];
+	d->line = line;
+	d->seq = p->ndiags;
+	d->msg = strdup(msg);
+	if (d->msg == NULL) {
+		p->nomem = true;
+		return;
+	}
+	p->ndiags++;
+}
+
+static int diag_cmp(const void *a, const void *b)
+{
+	const struct diag *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Append the sorted diagnostics to out (may be NULL). 0 or -1 (no memory). */
+static int flush_diags(struct parse *p, struct ob_buf *out)
+{
+	size_t i;
+	int rc = 0;
+
+	if (p->ndiags > 1)
+		qsort(p->diags, p->ndiags, sizeof(*p->diags), diag_cmp);
+	for (i = 0; out != NULL && i < p->ndiags; i++) {
+		if (p->diags[i].line > 0)
+			rc |= ob_buf_printf(out, "%s:%u: %s\n", p->name, p->diags[i].line,
+					    p->diags[i].msg);
+		else
+			rc |= ob_buf_printf(out, "%s: %s\n", p->name, p->diags[i].msg);
+	}
+	if (out != NULL && p->dropped > 0)
+		rc |= ob_buf_printf(out, "%s: %zu more errors not shown\n", p->name, p->dropped);
+	return rc < 0 ? -1 : 0;
+}
+
+/* ---- value checkers: each returns NULL or what was expected ---- */
+
+static const char *check_bytes(const char *s, size_t n)
+{
+	size_t i = 0, j, need;
+	unsigned cp;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return "contains a control character";
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, cp = c & 0x07;
+		else
+			return "is not valid UTF-8";
+		if (n - i - 1 < need)
+			return "is not valid UTF-8";
+		for (j = 1; j <= need; j++) {
+			unsigned char cc = (unsigned char)s[i + j];
+
+			if ((cc & 0xc0) != 0x80)
+				return "is not valid UTF-8";
+			cp = cp << 6 | (cc & 0x3f);
+		}
+		if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return "is not valid UTF-8";
+		i += need + 1;
+	}
+	return NULL;
+}
+
+/* eu-central-1, us-gov-west-1, cn-north-1: xx(-word)+-digits */
+static bool region_ok(const char *s, size_t n)
+{
+	size_t i = 0, parts = 0, start;
+
+	if (n > 32)
+		return false;
+	while (i <= n) {
+		start = i;
+		while (i < n && s[i] != '-')
+			i++;
+		if (i == start)
+			return false;
+		if (parts == 0 && !(i - start == 2 && all_of(s, 2, is_lower)))
+			return false;
+		if (parts > 0 && i < n && !all_of(s + start, i - start, is_lower))
+			return false;
+		if (i == n && !(parts >= 2 && i - start <= 2 && all_of(s + start, i - start, is_digit)))
+			return false;
+		parts++;
+		i++;
+	}
+	return true;
+}
+
+static bool account_ok(const char *s, size_t n)
+{
+	return n == 12 && all_of(s, n, is_digit);
+}
+
+static bool topic_char(unsigned char c) { return is_alnum(c) || c == '-' || c == '_'; }
+
+/* "arn:<partition>:<service>:<region>:<account>:<resource>"; *ret_res points
+ * at the resource. */
+static bool arn_ok(const char *s, const char *service, const char **ret_res)
+{
+	const char *f[4], *end;
+	size_t len[4], i;
+
+	if (strncmp(s, "arn:", 4) != 0)
+		return false;
+	s += 4;
+	for (i = 0; i < 4; i++) {
+		end = strchr(s, ':');
+		if (end == NULL)
+			return false;
+		f[i] = s;
+		len[i] = (size_t)(end - s);
+		s = end + 1;
+	}
+	if (len[0] < 3 || strncmp(f[0], "aws", 3) != 0 || !span_eq(f[1], len[1], service) ||
+	    !region_ok(f[2], len[2]) || !account_ok(f[3], len[3]) || *s == '\0')
+		return false;
+	for (i = 0; i < len[0]; i++)
+		if (!is_lower((unsigned char)f[0][i]) && f[0][i] != '-')
+			return false;
+	*ret_res = s;
+	return true;
+}
+
+static bool uuid_ok(const char *s)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	size_t i;
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == '-' ? s[i] != '-' : !is_hex((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static bool key_id_ok(const char *s)
+{
+	if (strncmp(s, "mrk-", 4) == 0)
+		return strlen(s) == 36 && all_of(s + 4, 32, is_hex);
+	return uuid_ok(s);
+}
+
+static bool alias_char(unsigned char c) { return topic_char(c) || c == '/'; }
+
+static bool alias_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return strncmp(s, "alias/", 6) == 0 && n > 6 && n <= 256 && all_of(s, n, alias_char);
+}
+
+static const char *check_kms_key(const char *s)
+{
+	const char *res;
+
+	if (strncmp(s, "alias/aws/", 10) == 0 || strstr(s, ":alias/aws/") != NULL)
+		return "a customer managed KMS key: AWS managed keys (alias/aws/...) cannot be shared";
+	if (strncmp(s, "arn:", 4) == 0) {
+		if (arn_ok(s, "kms", &res) &&
+		    ((strncmp(res, "key/", 4) == 0 && key_id_ok(res + 4)) || alias_ok(res)))
+			return NULL;
+	} else if (key_id_ok(s) || alias_ok(s)) {
+		return NULL;
+	}
+	return "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), alias ARN, key id or alias/<name>";
+}
+
+/* http:// or https://, a host, an optional port, no user name or password.
+ * *ret_https says which; *ret_path points after the authority. */
+static const char *check_url(const char *s, bool *ret_https, const char **ret_host,
+			     size_t *ret_hostlen, const char **ret_path)
+{
+	const char *a, *end, *port = NULL, *host_end;
+	size_t i;
+
+	if (strncmp(s, "https://", 8) == 0)
+		*ret_https = true, a = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		*ret_https = false, a = s + 7;
+	else
+		return "an http:// or https:// URL";
+	end = a + strcspn(a, "/?#");
+	if (memchr(a, '@', (size_t)(end - a)) != NULL)
+		return "a URL without a user name or password";
+	if (*a == '[') {
+		host_end = memchr(a, ']', (size_t)(end - a));
+		if (host_end == NULL || host_end == a + 1)
+			return "an http:// or https:// URL";
+		for (i = 1; a + i < host_end; i++)
+			if (!is_hex((unsigned char)a[i]) && a[i] != ':' && a[i] != '.')
+				return "an http:// or https:// URL";
+		host_end++;
+		if (host_end < end && *host_end != ':')
+			return "an http:// or https:// URL";
+	} else {
+		host_end = memchr(a, ':', (size_t)(end - a));
+		if (host_end == NULL)
+			host_end = end;
+		for (i = 0; a + i < host_end; i++)
+			if (!is_alnum((unsigned char)a[i]) && a[i] != '-' && a[i] != '.')
+				return "an http:// or https:// URL";
+	}
+	if (host_end == a)
+		return "an http:// or https:// URL with a host";
+	if (host_end < end) {
+		long v = 0;
+
+		port = host_end + 1;
+		if (port == end || end - port > 5)
+			return "an http:// or https:// URL with a valid port";
+		for (i = 0; port + i < end; i++) {
+			if (!is_digit((unsigned char)port[i]))
+				return "an http:// or https:// URL with a valid port";
+			v = v * 10 + (port[i] - '0');
+		}
+		if (v < 1 || v > 65535)
+			return "an http:// or https:// URL with a valid port";
+	}
+	for (i = 0; end[i] != '\0'; i++)
+		if ((unsigned char)end[i] <= 0x20 || (unsigned char)end[i] >= 0x7f)
+			return "an http:// or https:// URL without blanks or non-ASCII bytes";
+	*ret_host = a;
+	*ret_hostlen = (size_t)(host_end - a);
+	*ret_path = end;
+	return NULL;
+}
+
+static const char *check_queue_url(const char *s)
+{
+	static const char want[] = "an SQS queue URL such as https://sqs.<region>.amazonaws.com/<account>/<queue>";
+	const char *host, *path, *name, *why;
+	size_t hostlen, n;
+	bool https;
+
+	why = check_url(s, &https, &host, &hostlen, &path);
+	if (why != NULL)
+		return strcmp(why, "an http:// or https:// URL") == 0 ? want : why;
+	if (path[0] != '/' || !account_ok(path + 1, strcspn(path + 1, "/")) || path[13] != '/')
+		return want;
+	name = path + 14;
+	n = strlen(name);
+	if (n > 5 && strcmp(name + n - 5, ".fifo") == 0)
+		n -= 5;
+	if (n < 1 || n > 80 || !all_of(name, n, topic_char))
+		return want;
+	return NULL;
+}
+
+/* SNS topic name: 1-256 letters, digits, - and _, ".fifo" for FIFO topics. */
+static bool topic_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 5 && strcmp(s + n - 5, ".fifo") == 0)
+		n -= 5;
+	return n >= 1 && n <= 256 && all_of(s, n, topic_char);
+}
+
+static bool glob_char(unsigned char c) { return is_alnum(c) || c == '-' || c == '*' || c == '?'; }
+
+static bool glob_ok(const char *s, size_t n)
+{
+	size_t i = 0, start;
+
+	while (i < n) {
+		if (s[i] != '[') {
+			if (!glob_char((unsigned char)s[i]))
+				return false;
+			i++;
+			continue;
+		}
+		i++;
+		if (i < n && (s[i] == '!' || s[i] == '^'))
+			i++;
+		start = i;
+		while (i < n && s[i] != ']') {
+			if (!is_alnum((unsigned char)s[i]) && s[i] != '-')
+				return false;
+			i++;
+		}
+		if (i == n || i == start)
+			return false;
+		i++;
+	}
+	return true;
+}
+
+/* Split a comma list, check each item, and build "a,b" in *ret. */
+static const char *check_list(const char *s, bool (*item_ok)(const char *, size_t),
+			      const char *want, char **ret)
+{
+	struct ob_buf out = OB_BUF_INIT;
+	const char *item, *comma;
+	size_t n;
+
+	for (item = s;; item = comma + 1) {
+		comma = strchr(item, ',');
+		n = comma ? (size_t)(comma - item) : strlen(item);
+		trim(&item, &n);
+		if (n == 0 || !item_ok(item, n)) {
+			ob_buf_clear(&out);
+			return want;
+		}
+		if ((out.len > 0 && ob_buf_putc(&out, ',') < 0) || ob_buf_append(&out, item, n) < 0) {
+			ob_buf_clear(&out);
+			return NULL; /* *ret stays NULL: the caller sees no memory */
+		}
+		if (comma == NULL)
+			break;
+	}
+	*ret = ob_buf_steal(&out);
+	return NULL;
+}
+
+static bool tag_char(unsigned char c)
+{
+	return c >= 0x80 || is_alnum(c) || strchr(" _.:/=+-@", c) != NULL;
+}
+
+static const char *check_tag(const char *s)
+{
+	const char *eq = strchr(s, '=');
+	size_t klen, vlen;
+
+	if (eq == NULL)
+		return "a tag as key=value, e.g. backup=offsite";
+	klen = (size_t)(eq - s);
+	vlen = strlen(eq + 1);
+	if (klen == 0 || klen > 128 || vlen > 256 || !all_of(s, klen, tag_char) ||
+	    !all_of(eq + 1, vlen, tag_char))
+		return "a tag as key=value, e.g. backup=offsite";
+	return NULL;
+}
+
+static bool secret_char(unsigned char c) { return c > 0x20 && c < 0x7f; }
+
+static bool parse_long(const char *s, long *ret)
+{
+	bool neg = *s == '-';
+	unsigned long v = 0;
+
+	if (neg)
+		s++;
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (!is_digit((unsigned char)*s) || v > (ULONG_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	if (v > (unsigned long)LONG_MAX)
+		return false;
+	*ret = neg ? -(long)v : (long)v;
+	return true;
+}
+
+/* Parse the duration in s; *ret_range is set when it is well-formed but too
+ * large for int64 milliseconds. */
+static int parse_duration(const char *s, int64_t *ret_ms, bool *ret_range)
+{
+	static const struct { const char *unit; int64_t ms; } units[] = {
+		{ "ms", 1 }, { "s", MS_PER_S }, { "m", 60 * MS_PER_S },
+		{ "h", 3600 * MS_PER_S }, { "d", MS_PER_DAY },
+	};
+	int64_t v = 0;
+	size_t i;
+
+	*ret_range = false;
+	if (strcmp(s, "0") == 0) {
+		*ret_ms = 0;
+		return 0;
+	}
+	if (!is_digit((unsigned char)*s))
+		return -1;
+	for (; is_digit((unsigned char)*s); s++) {
+		if (v > (INT64_MAX - (*s - '0')) / 10)
+			*ret_range = true;
+		else
+			v = v * 10 + (*s - '0');
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(s, units[i].unit) != 0)
+			continue;
+		if (*ret_range || v > INT64_MAX / units[i].ms) {
+			*ret_range = true;
+			return -1;
+		}
+		*ret_ms = v * units[i].ms;
+		return 0;
+	}
+	*ret_range = false;
+	return -1;
+}
+
+int ob_config_parse_duration(const char *s, int64_t *ret_ms)
+{
+	bool range;
+
+	if (s == NULL || ret_ms == NULL)
+		return -1;
+	return parse_duration(s, ret_ms, &range);
+}
+
+/* ---- applying one value ---- */
+
+static void *field(struct ob_config *cfg, const struct key_def *k)
+{
+	return (char *)cfg + k->offset;
+}
+
+static bool is_string_type(enum key_type t)
+{
+	return t != KT_ENUM && t != KT_DURATION && t != KT_INTEGER;
+}
+
+static bool account_span_ok(const char *s, size_t n) { return account_ok(s, n); }
+
+/* Check v for k and store it. On a bad value report it at line (0 = the
+ * table's own default, which the tests keep valid) and return -1. */
+static int store(struct parse *p, const struct key_def *k, const char *v, unsigned line)
+{
+	char want[192], q[ECHO_BUF];
+	const char *why = NULL, *res, *host, *path;
+	char *norm = NULL, **sp;
+	size_t hostlen, i;
+	int64_t ms;
+	long lv;
+	bool https, range;
+
+	switch (k->type) {
+	case KT_ENUM:
+		for (i = 0; k->names[i].name != NULL; i++) {
+			if (strcmp(v, k->names[i].name) == 0) {
+				memcpy(field(p->cfg, k), &k->names[i].value, sizeof(int));
+				return 0;
+			}
+		}
+		snprintf(want, sizeof(want), "one of");
+		for (i = 0; k->names[i].name != NULL; i++)
+			snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s %s",
+				 i > 0 ? "," : "", k->names[i].name);
+		why = want;
+		break;
+	case KT_DURATION:
+		if (parse_duration(v, &ms, &range) < 0) {
+			why = range ? "a duration of at most 106751991167d"
+				    : "a duration with a unit such as 30s, 5m, 26h, 7d";
+		} else if (ms < k->min) { /* min is 0 or 1 ms in the table */
+			why = "a duration greater than 0";
+		} else {
+			memcpy(field(p->cfg, k), &ms, sizeof(ms));
+			return 0;
+		}
+		break;
+	case KT_INTEGER:
+		if (parse_long(v, &lv) && lv >= k->min && lv <= k->max) {
+			memcpy(field(p->cfg, k), &lv, sizeof(lv));
+			return 0;
+		}
+		snprintf(want, sizeof(want), "an integer from %lld to %lld", (long long)k->min,
+			 (long long)k->max);
+		why = want;
+		break;
+	case KT_PATH:
+		if (v[0] != '/')
+			why = "an absolute path";
+		break;
+	case KT_REGION:
+		if (!region_ok(v, strlen(v)))
+			why = "an AWS region such as eu-central-1";
+		break;
+	case KT_URL:
+		why = check_url(v, &https, &host, &hostlen, &path);
+		break;
+	case KT_QUEUE_URL:
+		why = check_queue_url(v);
+		break;
+	case KT_ACCESS_KEY_ID:
+		if (strlen(v) < 16 || strlen(v) > 128 || !all_of(v, strlen(v), is_alnum))
+			why = "16 to 128 letters and digits";
+		break;
+	case KT_SECRET:
+		if (strlen(v) > 128 || !all_of(v, strlen(v), secret_char))
+			why = "at most 128 printable characters without blanks";
+		break;
+	case KT_ACCOUNT:
+		if (!account_ok(v, strlen(v)))
+			why = "a 12-digit AWS account id";
+		break;
+	case KT_ACCOUNT_LIST:
+		why = check_list(v, account_span_ok, "a comma-separated list of 12-digit AWS account ids",
+				 &norm);
+		if (why == NULL && norm == NULL)
+			goto nomem;
+		break;
+	case KT_GLOB_LIST:
+		why = check_list(v, glob_ok,
+				 "a comma-separated list of globs on DB identifiers (letters, digits, -, *, ?, [...])",
+				 &norm);
+		if (why == NULL && norm == NULL)
+			goto nomem;
+		break;
+	case KT_ARN:
+		if (!arn_ok(v, k->arg, &res) || (strcmp(k->arg, "sns") == 0 && !topic_ok(res))) {
+			snprintf(want, sizeof(want), "an %s ARN such as arn:aws:%s:<region>:<account>:<name>",
+				 k->arg, k->arg);
+			why = want;
+		}
+		break;
+	case KT_KMS_KEY:
+		why = check_kms_key(v);
+		break;
+	case KT_TAG:
+		why = check_tag(v);
+		break;
+	}
+	if (why != NULL) {
+		free(norm);
+		if (line == 0)
+			add_diag(p, 0, "%s: internal error: bad default", k->name);
+		else if (k->secret || ((k->type == KT_URL || k->type == KT_QUEUE_URL) &&
+					strchr(v, '@') != NULL)) /* it may hold a password */
+			add_diag(p, line, "%s: expected %s", k->name, why);
+		else
+			add_diag(p, line, "%s: expected %s, got %s", k->name, why,
+				 quote(q, v, strlen(v)));
+		return -1;
+	}
+	sp = field(p->cfg, k);
+	*sp = norm != NULL ? norm : strdup(v);
+	if (*sp == NULL)
+		goto nomem;
+	return 0;
+nomem:
+	p->nomem = true;
+	return -1;
+}
+
+/* ---- the line pass ---- */
+
+static int find_key(int section, const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, sections[section]) == 0 && span_eq(name, n, keys[i].name))
+			return (int)i;
+	return -1;
+}
+
+static int find_section(const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < NSECTIONS; i++)
+		if (span_eq(name, n, sections[i]))
+			return (int)i;
+	return SEC_UNKNOWN;
+}
+
+/* Levenshtein distance ignoring ASCII case; 99 when a or b is long. */
+static size_t distance(const char *a, size_t n, const char *b)
+{
+	size_t m = strlen(b), i, j, row[65], prev, tmp;
+
+	if (n > 64 || m > 64)
+		return 99;
+	for (j = 0; j <= m; j++)
+		row[j] = j;
+	for (i = 1; i <= n; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= m; j++) {
+			tmp = row[j];
+			row[j] = prev + (to_lower((unsigned char)a[i - 1]) != to_lower((unsigned char)b[j - 1]));
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			if (tmp + 1 < row[j])
+				row[j] = tmp + 1;
+			prev = tmp;
+		}
+	}
+	return row[m];
+}
+
+/* A name from the file as ' "name"' for a message, or "" when it does not
+ * look like one of ours (lower case, digits, _ - .): a secret that slipped
+ * into a key's or section's place (mixed case, '/', '+') is never echoed. */
+static const char *name_echo(char out[ECHO_BUF], const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!is_lower((unsigned char)s[i]) && !is_digit((unsigned char)s[i]) &&
+		    strchr("_-.", s[i]) == NULL)
+			return "";
+	if (n == 0 || n > 48)
+		return "";
+	out[0] = ' ';
+	quote(out + 1, s, n);
+	return out;
+}
+
+static void unknown_key(struct parse *p, unsigned line, int section, const char *key, size_t n)
+{
+	char q[ECHO_BUF];
+	size_t i, d, best_d = 3;
+	const struct key_def *best = NULL;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (span_eq(key, n, keys[i].name)) {
+			if (section == SEC_NONE)
+				add_diag(p, line, "%s must be under [%s]", keys[i].name, keys[i].section);
+			else
+				add_diag(p, line, "%s belongs in [%s], not [%s]", keys[i].name,
+					 keys[i].section, sections[section]);
+			return;
+		}
+	}
+	if (section == SEC_NONE) {
+		add_diag(p, line, "key%s outside of a section; start with [daemon]",
+			 name_echo(q, key, n));
+		return;
+	}
+	for (i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].section, sections[section]) != 0)
+			continue;
+		d = distance(key, n, keys[i].name);
+		if (d < best_d && d < n) {
+			best_d = d;
+			best = &keys[i];
+		}
+	}
+	if (best != NULL)
+		add_diag(p, line, "unknown key%s in [%s]; did you mean %s?", name_echo(q, key, n),
+			 sections[section], best->name);
+	else
+		add_diag(p, line, "unknown key%s in [%s]", name_echo(q, key, n), sections[section]);
+}
+
+static void section_line(struct parse *p, unsigned line, const char *s, size_t n, int *section)
+{
+	char q[ECHO_BUF];
+	const char *rb = memchr(s, ']', n), *name = s + 1, *rest;
+	size_t namelen, restlen;
+
+	if (rb == NULL) {
+		namelen = n - 1;
+		trim(&name, &namelen);
+		add_diag(p, line, "section header without closing ']'");
+		*section = find_section(name, namelen); /* [daemon without ]: still daemon */
+		return;
+	}
+	namelen = (size_t)(rb - name);
+	trim(&name, &namelen);
+	rest = rb + 1;
+	restlen = n - (size_t)(rest - s);
+	trim(&rest, &restlen);
+	*section = find_section(name, namelen);
+	if (*section == SEC_UNKNOWN)
+		add_diag(p, line, "unknown section%s; expected [daemon], [aws], [source] or [target]",
+			 name_echo(q, name, namelen));
+	else if (restlen > 0 && rest[0] != '#')
+		add_diag(p, line, "unexpected text after ']'");
+}
+
+static void parse_line(struct parse *p, unsigned line, const char *s, size_t n, int *section)
+{
+	const char *eq, *key, *val;
+	size_t klen, vlen, i;
+	struct seen *sn;
+	const char *why;
+	int k;
+
+	if (n > MAX_LINE) {
+		add_diag(p, line, "line is longer than %d bytes", MAX_LINE);
+		return;
+	}
+	if (memchr(s, '\0', n) != NULL) {
+		add_diag(p, line, "line contains a NUL byte");
+		return;
+	}
+	trim(&s, &n);
+	if (n == 0 || s[0] == '#')
+		return;
+	if (s[0] == '[') {
+		section_line(p, line, s, n, section);
+		return;
+	}
+	/* The line is not echoed: it may be a secret pasted on its own. */
+	eq = memchr(s, '=', n);
+	if (eq == NULL) {
+		add_diag(p, line, "expected \"key = value\", \"[section]\" or a # comment");
+		return;
+	}
+	key = s;
+	klen = (size_t)(eq - s);
+	trim(&key, &klen);
+	val = eq + 1;
+	vlen = n - (size_t)(val - s);
+	trim(&val, &vlen);
+	/* A '#' that starts the value or follows a blank starts a comment. */
+	for (i = 0; i < vlen; i++) {
+		if (val[i] == '#' && (i == 0 || is_blank((unsigned char)val[i - 1]))) {
+			vlen = i;
+			break;
+		}
+	}
+	trim(&val, &vlen);
+	if (klen == 0) {
+		add_diag(p, line, "missing key name before '='");
+		return;
+	}
+	if (*section == SEC_UNKNOWN)
+		return;
+	k = *section == SEC_NONE ? -1 : find_key(*section, key, klen);
+	if (k < 0) {
+		unknown_key(p, line, *section, key, klen);
+		return;
+	}
+	sn = &p->seen[k];
+	if (sn->line != 0) {
+		add_diag(p, line, "duplicate key %s (first set on line %u)", keys[k].name, sn->line);
+		return;
+	}
+	sn->line = line;
+	why = check_bytes(val, vlen);
+	if (why != NULL) {
+		add_diag(p, line, "%s: value %s", keys[k].name, why);
+		sn->bad = true;
+		return;
+	}
+	sn->value = strndup(val, vlen);
+	if (sn->value == NULL)
+		p->nomem = true;
+}
+
+static void parse_lines(struct parse *p, const char *text, size_t len)
+{
+	int section = SEC_NONE;
+	unsigned line = 0;
+	size_t pos = 0, n;
+	const char *s, *nl;
+
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		pos = 3; /* a byte order mark some editors add */
+	while (pos < len) {
+		s = text + pos;
+		nl = memchr(s, '\n', len - pos);
+		n = nl != NULL ? (size_t)(nl - s) : len - pos;
+		pos += n + (nl != NULL);
+		line++;
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
+		parse_line(p, line, s, n, &section);
+	}
+}
+
+/* ---- applying the table and the rules between keys ---- */
+
+static size_t key_of(size_t offset)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS && keys[i].offset != offset; i++)
+		;
+	return i;
+}
+
+static bool role_matches(enum key_role kr, enum ob_role role)
+{
+	return kr == KR_BOTH || (kr == KR_SOURCE) == (role == OB_ROLE_SOURCE);
+}
+
+static void apply_key(struct parse *p, size_t i, bool role_known)
+{
+	const struct key_def *k = &keys[i];
+	struct seen *sn = &p->seen[i];
+	enum ob_role role = p->cfg->role;
+	bool in_file = sn->line != 0 && sn->value != NULL && sn->value[0] != '\0';
+	bool needed = k->need == KN_ALWAYS ||
+		      (k->need == KN_FOR_ROLE && role_known && role_matches(k->role, role));
+
+	if (sn->bad)
+		return;
+	if (in_file && role_known && !role_matches(k->role, role)) {
+		add_diag(p, sn->line, "%s: [%s] keys are not allowed with role = %s", k->name,
+			 k->section, ob_role_name(role));
+		return;
+	}
+	if (in_file) {
+		sn->valid = store(p, k, sn->value, sn->line) == 0;
+		return;
+	}
+	if (needed && k->need == KN_FOR_ROLE)
+		add_diag(p, sn->line, "%s is required in [%s] with role = %s", k->name, k->section,
+			 ob_role_name(role));
+	else if (needed)
+		add_diag(p, sn->line, "%s is required in [%s]", k->name, k->section);
+	else if (k->def[0] != '\0')
+		sn->valid = store(p, k, k->def, 0) == 0;
+}
+
+static const char *str_of(struct parse *p, size_t offset)
+{
+	const char *const *sp = field(p->cfg, &keys[key_of(offset)]);
+
+	return *sp != NULL ? *sp : "";
+}
+
+static void check_credentials(struct parse *p)
+{
+	size_t ic = key_of(F(credentials)), i;
+	const size_t pair[2] = { key_of(F(access_key_id)), key_of(F(secret_access_key)) };
+
+	if (!p->seen[ic].valid)
+		return;
+	for (i = 0; i < 2; i++) {
+		const struct seen *sn = &p->seen[pair[i]];
+		bool set = sn->line != 0 && (sn->bad || (sn->value != NULL && sn->value[0] != '\0'));
+
+		if (p->cfg->credentials == OB_CREDS_STATIC && !set)
+			add_diag(p, p->seen[ic].line, "credentials = static requires %s in [aws]",
+				 keys[pair[i]].name);
+		else if (p->cfg->credentials != OB_CREDS_STATIC && set)
+			add_diag(p, sn->line, "%s is only allowed with credentials = static",
+				 keys[pair[i]].name);
+	}
+}
+
+static void check_queue_url_rules(struct parse *p)
+{
+	size_t iq = key_of(F(queue_url)), ir = key_of(F(region));
+	const char *url = str_of(p, F(queue_url)), *host, *path, *region;
+	size_t hostlen, rlen;
+	bool https, endpoint = str_of(p, F(endpoint_url))[0] != '\0';
+
+	if (!p->seen[iq].valid || check_url(url, &https, &host, &hostlen, &path) != NULL)
+		return;
+	if (!https && !endpoint) {
+		add_diag(p, p->seen[iq].line,
+			 "queue_url: https:// is required unless endpoint_url is set");
+		return;
+	}
+	/* sqs.<region>.amazonaws.com: the queue must be in the region we sign for */
+	if (endpoint || !p->seen[ir].valid || hostlen < 4 || strncmp(host, "sqs.", 4) != 0)
+		return;
+	region = host + 4;
+	rlen = strcspn(region, ".");
+	if (rlen > hostlen - 4)
+		return;
+	if ((span_eq(region + rlen, hostlen - 4 - rlen, ".amazonaws.com") ||
+	     span_eq(region + rlen, hostlen - 4 - rlen, ".amazonaws.com.cn")) &&
+	    !span_eq(region, rlen, p->cfg->region))
+		add_diag(p, p->seen[iq].line, "queue_url: the queue is not in region %s",
+			 p->cfg->region);
+}
+
+static void check_retention(struct parse *p)
+{
+	const struct ob_config *c = p->cfg;
+	const size_t keep[4] = { key_of(F(keep_daily)), key_of(F(keep_weekly)),
+				 key_of(F(keep_monthly)), key_of(F(keep_yearly)) };
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		if (!p->seen[keep[i]].valid)
+			return;
+	if (c->keep_daily == 0 && c->keep_weekly == 0 && c->keep_monthly == 0 && c->keep_yearly == 0)
+		add_diag(p, 0, "keep_daily, keep_weekly, keep_monthly and keep_yearly are all 0; "
+			 "at least one must keep copies");
+}
+
+static void check_mode(struct parse *p, unsigned mode)
+{
+	const struct seen *sn = &p->seen[key_of(F(secret_access_key))];
+	bool secret = sn->line != 0 && (sn->bad || (sn->value != NULL && sn->value[0] != '\0'));
+
+	mode &= 07777;
+	if (secret && (mode & 077) != 0)
+		add_diag(p, 0, "holds secret_access_key but group or others have access (mode %04o); "
+			 "chmod 0600 and make the daemon's user its owner", mode);
+	else if ((mode & 002) != 0)
+		add_diag(p, 0, "is writable by others (mode %04o); chmod o-w", mode);
+}
+
+static void apply_all(struct parse *p, unsigned mode)
+{
+	size_t ir = key_of(F(role)), i;
+	bool role_known;
+	char **sp;
+
+	apply_key(p, ir, false);
+	role_known = p->seen[ir].valid;
+	for (i = 0; i < NKEYS; i++)
+		if (i != ir)
+			apply_key(p, i, role_known);
+	check_credentials(p);
+	check_queue_url_rules(p);
+	if (role_known && p->cfg->role == OB_ROLE_TARGET)
+		check_retention(p);
+	check_mode(p, mode);
+	for (i = 0; i < NKEYS; i++) {
+		if (!is_string_type(keys[i].type))
+			continue;
+		sp = field(p->cfg, &keys[i]);
+		if (*sp == NULL && (*sp = strdup("")) == NULL)
+			p->nomem = true;
+	}
+}
+
+/* ---- public ---- */
+
+void ob_config_free(struct ob_config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < NKEYS; i++)
+		if (is_string_type(keys[i].type))
+			wipe_free(*(char **)field(cfg, &keys[i]));
+	free(cfg->path);
+	free(cfg);
+}
+
+int ob_config_parse(const char *name, const char *text, size_t len, unsigned mode,
+		    struct ob_config **ret, struct ob_buf *diag, struct ob_error *err)
+{
+	struct parse p;
+	size_t i, nerr;
+	int rc = -1;
+
+	*ret = NULL;
+	memset(&p, 0, sizeof(p));
+	p.name = name;
+	p.cfg = calloc(1, sizeof(*p.cfg));
+	if (p.cfg == NULL || (p.cfg->path = strdup(name)) == NULL) {
+		ob_error_set(err, OB_ERR_NOMEM, "out of memory reading %s", name);
+		goto out;
+	}
+	if (len > MAX_FILE_SIZE) {
+		add_diag(&p, 0, "is larger than 1 MiB (%zu bytes)", len);
+	} else {
+		parse_lines(&p, text, len);
+		apply_all(&p, mode); /* even after syntax errors: report everything */
+	}
+	if (p.nomem || flush_diags(&p, diag) < 0) {
+		ob_error_set(err, OB_ERR_NOMEM, "out of memory reading %s", name);
+		goto out;
+	}
+	nerr = p.ndiags + p.dropped;
+	if (nerr > 0) {
+		ob_error_set(err, OB_ERR_CONFIG, "%s: %zu error%s in the configuration", name, nerr,
+			     nerr == 1 ? "" : "s");
+		goto out;
+	}
+	*ret = p.cfg;
+	p.cfg = NULL;
+	rc = 0;
+out:
+	for (i = 0; i < NKEYS; i++)
+		wipe_free(p.seen[i].value);
+	for (i = 0; i < p.ndiags; i++)
+		free(p.diags[i].msg);
+	free(p.diags);
+	ob_config_free(p.cfg);
+	return rc;
+}
+
+static void file_diag(struct ob_buf *diag, const char *path, const char *msg, int errnum)
+{
+	if (diag == NULL)
+		return;
+	if (errnum != 0)
+		ob_buf_printf(diag, "%s: %s: %s\n", path, msg, strerror(errnum));
+	else
+		ob_buf_printf(diag, "%s: %s\n", path, msg);
+}
+
+int ob_config_load(const char *path, struct ob_config **ret, struct ob_buf *diag,
+		   struct ob_error *err)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t size = 0, len = 0;
+	ssize_t n;
+	int fd, e, rc = -1;
+
+	*ret = NULL;
+	/* O_NONBLOCK: opening a FIFO must not hang --check-config. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		e = errno;
+		file_diag(diag, path, "cannot open", e);
+		ob_error_errno(err, OB_ERR_IO, e, "cannot open %s", path);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		file_diag(diag, path, "cannot stat", e);
+		ob_error_errno(err, OB_ERR_IO, e, "cannot stat %s", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		file_diag(diag, path, "is not a regular file", 0);
+		ob_error_set(err, OB_ERR_CONFIG, "%s is not a regular file", path);
+		goto out;
+	}
+	if (st.st_size > MAX_FILE_SIZE) {
+		if (diag != NULL)
+			ob_buf_printf(diag, "%s: is larger than 1 MiB (%lld bytes)\n", path,
+				      (long long)st.st_size);
+		ob_error_set(err, OB_ERR_CONFIG, "%s is larger than 1 MiB", path);
+		goto out;
+	}
+	/* One allocation, one byte more than fstat said, so that nothing holding
+	 * the secret is ever realloc'ed away unwiped and growth is noticed. */
+	size = (size_t)st.st_size + 1;
+	text = malloc(size);
+	if (text == NULL) {
+		ob_error_set(err, OB_ERR_NOMEM, "out of memory reading %s", path);
+		goto out;
+	}
+	while (len < size) {
+		n = read(fd, text + len, size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			file_diag(diag, path, "cannot read", e);
+			ob_error_errno(err, OB_ERR_IO, e, "cannot read %s", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len == size) {
+		file_diag(diag, path, "changed while it was being read; try again", 0);
+		ob_error_set(err, OB_ERR_IO, "%s changed while it was being read", path);
+		goto out;
+	}
+	rc = ob_config_parse(path, text, len, (unsigned)st.st_mode & 07777, ret, diag, err);
+out:
+	if (text != NULL) {
+		OPENSSL_cleanse(text, size);
+		free(text);
+	}
+	close(fd);
+	return rc;
+}
+
+const char *ob_role_name(enum ob_role role)
+{
+	switch (role) {
+	case OB_ROLE_SOURCE: return "source";
+	case OB_ROLE_TARGET: return "target";
+	}
+	return "unknown";
+}
