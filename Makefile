@@ -62,6 +62,7 @@ LIB_SRCS := \
 	src/retry.c \
 	src/xml.c \
 	src/aws.c \
+	src/client.c \
 	src/creds.c \
 	src/sts.c \
 	src/sqs.c \
@@ -148,6 +149,7 @@ sigv4-suite: $(SUITE)
 	@sh tests/run-sigv4-suite.sh $(SUITE) $(SIGV4_SUITE_DIR)
 
 integration: $(DAEMON) $(CTL) $(PROBE)
+	$(PYTHON) tests/emulator/selftest.py
 	$(PYTHON) tests/integration/run.py --build $(BUILD)
 
 bench: deps $(BENCH)

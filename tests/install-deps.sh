@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev
-libexpat1-dev libsystemd-dev libsqlite3-dev check"
+libexpat1-dev libsystemd-dev libsqlite3-dev check openssl"
 
 missing=""
 for p in $PKGS; do

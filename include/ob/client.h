@@ -1,0 +1,38 @@
+/*
+ * ob/client.h - the AWS client stack built from a configuration.
+ *
+ * Transport, credentials provider and request core, created in that order
+ * and freed in reverse, so main.c and the tools wire them the same way.
+ */
+#ifndef OB_CLIENT_H
+#define OB_CLIENT_H
+
+#include <signal.h>
+
+#include "ob/aws.h"
+#include "ob/config.h"
+#include "ob/creds.h"
+#include "ob/http.h"
+
+struct ob_client {
+	struct ob_http *http;
+	struct ob_creds_provider *creds;
+	struct ob_aws *aws;
+};
+
+struct ob_client_options {
+	const volatile sig_atomic_t *stop; /* see struct ob_aws_options.stop */
+	int (*progress)(void *ctx);        /* see struct ob_http_options */
+	void *progress_ctx;
+	unsigned max_attempts;             /* 0 = AWS standard mode default */
+};
+
+/* Build the stack for cfg ([daemon] region, [aws] section). No network I/O
+ * happens here. 0, or -1 + err; on failure nothing is left allocated. */
+int ob_client_init(struct ob_client *c, const struct ob_config *cfg,
+		   const struct ob_client_options *opt, struct ob_error *err);
+
+/* Free in reverse order of creation. Safe on a zeroed or cleared client. */
+void ob_client_clear(struct ob_client *c);
+
+#endif

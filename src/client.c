@@ -1,0 +1,59 @@
+/*
+ * client.c - wire transport, credentials and the AWS core from a config.
+ */
+#include "ob/client.h"
+
+#include <string.h>
+
+int ob_client_init(struct ob_client *c, const struct ob_config *cfg,
+		   const struct ob_client_options *opt, struct ob_error *err)
+{
+	struct ob_http_options hopt;
+	struct ob_creds_options copt;
+	struct ob_aws_options aopt;
+
+	memset(c, 0, sizeof(*c));
+	memset(&hopt, 0, sizeof(hopt));
+	if (opt != NULL) {
+		hopt.progress = opt->progress;
+		hopt.progress_ctx = opt->progress_ctx;
+	}
+	c->http = ob_http_new(&hopt, err);
+	if (c->http == NULL)
+		goto fail;
+
+	memset(&copt, 0, sizeof(copt));
+	copt.source = cfg->credentials;
+	copt.access_key_id = cfg->access_key_id;
+	copt.secret_access_key = cfg->secret_access_key;
+	copt.imds_url = cfg->imds_url;
+	copt.http = ob_http_ops(c->http);
+	c->creds = ob_creds_provider_new(&copt, err);
+	if (c->creds == NULL)
+		goto fail;
+
+	memset(&aopt, 0, sizeof(aopt));
+	aopt.region = cfg->region;
+	aopt.endpoint_url = cfg->endpoint_url;
+	aopt.http = ob_http_ops(c->http);
+	aopt.creds = c->creds;
+	if (opt != NULL) {
+		aopt.stop = opt->stop;
+		aopt.max_attempts = opt->max_attempts;
+	}
+	c->aws = ob_aws_new(&aopt, err);
+	if (c->aws == NULL)
+		goto fail;
+	return 0;
+fail:
+	ob_client_clear(c);
+	return -1;
+}
+
+void ob_client_clear(struct ob_client *c)
+{
+	ob_aws_free(c->aws);
+	ob_creds_provider_free(c->creds);
+	ob_http_free(c->http);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,191 @@
+/*
+ * main.c - offsite-backupd: parse the command line, load the configuration,
+ * build the AWS client, prove the credentials with sts:GetCallerIdentity,
+ * tell systemd we are ready, and run until SIGTERM.
+ *
+ * This file only wires modules together. The job loop of the source and
+ * vault roles plugs in where serve() waits today.
+ *
+ * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "ob/buf.h"
+#include "ob/client.h"
+#include "ob/config.h"
+#include "ob/log.h"
+#include "ob/sts.h"
+#include "ob/version.h"
+
+#define DEFAULT_CONFIG "/etc/offsite-backup.conf"
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: offsite-backupd [--config FILE] [--check-config] [--foreground]\n"
+		"  -c, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
+		"  -n, --check-config  validate the configuration and exit\n"
+		"  -f, --foreground    log to stderr instead of the journal\n"
+		"  -V, --version       print the version and exit\n"
+		"  -h, --help          this help\n");
+}
+
+/* Load path; on failure print every diagnostic line to stderr. */
+static struct ob_config *load_config(const char *path)
+{
+	struct ob_config *cfg = NULL;
+	struct ob_buf diag = OB_BUF_INIT;
+	struct ob_error err;
+	char line[1024];
+
+	if (ob_config_load(path, &cfg, &diag, &err) < 0) {
+		if (diag.len > 0)
+			fputs(diag.data, stderr);
+		else
+			fprintf(stderr, "%s\n", ob_error_str(&err, line, sizeof(line)));
+		ob_buf_clear(&diag);
+		return NULL;
+	}
+	ob_buf_clear(&diag);
+	return cfg;
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
+	    sigaction(SIGHUP, &sa, NULL) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* Wait for signals until asked to stop. SIGHUP re-validates the file and
+ * keeps the running configuration when the new one is invalid. */
+static void serve(const char *config_path)
+{
+	struct ob_config *fresh;
+	sigset_t none;
+
+	sigemptyset(&none);
+	while (!stop_requested) {
+		sigsuspend(&none);
+		if (reload_requested) {
+			reload_requested = 0;
+			sd_notify(0, "RELOADING=1");
+			fresh = load_config(config_path);
+			if (fresh == NULL)
+				ob_log(OB_LOG_ERR, "reload: %s is invalid; keeping the running configuration",
+				       config_path);
+			else
+				ob_log(OB_LOG_INFO, "reload: %s is valid", config_path);
+			ob_config_free(fresh);
+			sd_notify(0, "READY=1");
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = DEFAULT_CONFIG;
+	int check_only = 0, foreground = 0, ch, rc = 1;
+	struct ob_client_options copt;
+	struct ob_client client;
+	struct ob_sts_identity id;
+	struct ob_config *cfg;
+	struct ob_error err;
+	char line[1024];
+
+	memset(&client, 0, sizeof(client));
+	while ((ch = getopt_long(argc, argv, "c:nfVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config_path = optarg; break;
+		case 'n': check_only = 1; break;
+		case 'f': foreground = 1; break;
+		case 'V': printf("offsite-backupd %s\n", OB_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "offsite-backupd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	cfg = load_config(config_path);
+	if (cfg == NULL)
+		return 2;
+	if (check_only) {
+		printf("configuration OK\n");
+		ob_config_free(cfg);
+		return 0;
+	}
+
+	ob_log_init("offsite-backupd", foreground || getenv("JOURNAL_STREAM") == NULL,
+		    cfg->log_level);
+	if (install_signals() < 0) {
+		ob_log(OB_LOG_ERR, "cannot install signal handlers: %s", strerror(errno));
+		goto out;
+	}
+	memset(&copt, 0, sizeof(copt));
+	copt.stop = &stop_requested;
+	if (ob_client_init(&client, cfg, &copt, &err) < 0) {
+		ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
+		goto out;
+	}
+	if (ob_sts_get_caller_identity(client.aws, &id, &err) < 0) {
+		ob_log(OB_LOG_ERR, "cannot verify AWS credentials (%s): %s",
+		       ob_creds_source_name(cfg->credentials),
+		       ob_error_str(&err, line, sizeof(line)));
+		goto out;
+	}
+	if (cfg->role == OB_ROLE_SOURCE && strcmp(id.account, cfg->target_account) == 0) {
+		ob_log(OB_LOG_ERR, "target_account %s is this daemon's own account; "
+		       "the vault must be a separate account", cfg->target_account);
+		rc = 2;
+		goto out;
+	}
+	ob_log(OB_LOG_INFO, "offsite-backupd %s: role %s, account %s, region %s",
+	       OB_VERSION, ob_role_name(cfg->role), id.account, cfg->region);
+	sd_notifyf(0, "READY=1\nSTATUS=role %s in account %s", ob_role_name(cfg->role),
+		   id.account);
+	serve(config_path);
+	sd_notify(0, "STOPPING=1");
+	ob_log(OB_LOG_INFO, "stopping");
+	rc = 0;
+out:
+	ob_client_clear(&client);
+	ob_config_free(cfg);
+	return rc;
+}
