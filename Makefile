@@ -76,6 +76,7 @@ CTL_SRCS    := src/ctl_main.c
 TEST_SRCS := \
 	tests/check_main.c \
 	tests/http_fake.c \
+	tests/check_util.c \
 	tests/check_buf.c \
 	tests/check_clock.c \
 	tests/check_uri.c \

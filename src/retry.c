@@ -3,7 +3,8 @@
  *
  * Follows the AWS SDKs' standard retry mode: transport errors, HTTP 5xx, 429
  * and the throttling/transient error codes are retried; every other 4xx is
- * the caller's mistake and retrying it only hides the bug. Clock skew and an
+ * the caller's mistake and retrying it only hides the bug. A credentials
+ * error is retried only when the metadata service itself failed (5xx/429). Clock skew and an
  * expired session token get one retry after the client corrects itself.
  */
 #include "ob/retry.h"
@@ -83,6 +84,12 @@ enum ob_retry_class ob_retry_classify(const struct ob_error *err)
 	switch (err->kind) {
 	case OB_ERR_TRANSPORT:
 		return OB_RETRY_TRANSIENT;
+	case OB_ERR_CREDS:
+		/* The metadata service answered 5xx (or throttled): credentials
+		 * may well be there on the next try. Anything else (no role
+		 * attached, refused) needs an operator. */
+		return err->http_status >= 500 || err->http_status == 429 ?
+			       OB_RETRY_TRANSIENT : OB_RETRY_NEVER;
 	case OB_ERR_AWS:
 		break;
 	default:

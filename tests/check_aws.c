@@ -18,6 +18,7 @@
 #include <openssl/hmac.h>
 
 #include "check_ob.h"
+#include "check_util.h"
 #include "ob/aws.h"
 #include "ob/creds.h"
 #include "ob/private/http_fake.h"
@@ -45,37 +46,6 @@
 
 /* ---- corpus ---------------------------------------------------------------- */
 
-static char *load_response(const char *name, size_t *ret_len)
-{
-	const char *dirs[] = { getenv("OB_TEST_DATA"), "tests/data/responses",
-			       "../tests/data/responses", "../../tests/data/responses" };
-	char path[1024];
-	size_t i, n;
-	FILE *f = NULL;
-	char *data;
-	long size;
-
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && f == NULL; i++) {
-		if (dirs[i] == NULL)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
-		f = fopen(path, "rb");
-	}
-	ck_assert_msg(f != NULL, "corpus file %s not found (set OB_TEST_DATA)", name);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	ck_assert_int_ge(size, 0);
-	rewind(f);
-	data = malloc((size_t)size + 1);
-	ck_assert_ptr_nonnull(data);
-	n = fread(data, 1, (size_t)size, f);
-	ck_assert_uint_eq(n, (size_t)size);
-	data[n] = '\0';
-	fclose(f);
-	if (ret_len != NULL)
-		*ret_len = n;
-	return data;
-}
 
 /* ---- fixture: fake clock, deterministic jitter, spying transport ---------- */
 
@@ -536,7 +506,7 @@ START_TEST(test_retry_throttling_then_ok)
 {
 	struct ob_aws_stats st;
 	struct ob_error err;
-	char *thr = load_response("rds_error_throttling.xml", NULL);
+	char *thr = ob_test_load_response("rds_error_throttling.xml", NULL);
 
 	rnd_value = UINT32_MAX; /* the ceiling: 100, then 200 */
 	ob_http_fake_push(&fake, 400, thr, NULL);
@@ -593,7 +563,7 @@ END_TEST
 START_TEST(test_validation_error_not_retried)
 {
 	struct ob_error err;
-	char *doc = load_response("rds_error_validation.xml", NULL);
+	char *doc = ob_test_load_response("rds_error_validation.xml", NULL);
 
 	ob_http_fake_push(&fake, 400, doc, NULL);
 	ob_http_fake_push(&fake, 200, OK_XML, NULL);
@@ -612,7 +582,7 @@ END_TEST
 START_TEST(test_attempts_exhausted)
 {
 	struct ob_error err;
-	char *thr = load_response("rds_error_throttling.xml", NULL);
+	char *thr = ob_test_load_response("rds_error_throttling.xml", NULL);
 
 	ob_http_fake_push(&fake, 503, "", NULL);
 	ob_http_fake_push(&fake, 0, NULL, NULL);
@@ -667,7 +637,7 @@ END_TEST
 START_TEST(test_clock_skew_corrected)
 {
 	struct ob_error err;
-	char *skew = load_response("sts_error_request_time_too_skewed.xml", NULL);
+	char *skew = ob_test_load_response("sts_error_request_time_too_skewed.xml", NULL);
 
 	/* the server is 15 minutes ahead of our clock */
 	ob_http_fake_push(&fake, 403, skew, "Sun, 30 Aug 2015 12:51:00 GMT");
@@ -710,7 +680,7 @@ END_TEST
 START_TEST(test_clock_skew_once)
 {
 	struct ob_error err;
-	char *skew = load_response("sts_error_request_time_too_skewed.xml", NULL);
+	char *skew = ob_test_load_response("sts_error_request_time_too_skewed.xml", NULL);
 
 	ob_http_fake_push(&fake, 403, skew, "Sun, 30 Aug 2015 12:51:00 GMT");
 	ob_http_fake_push(&fake, 403, skew, "Sun, 30 Aug 2015 13:51:00 GMT");
@@ -727,7 +697,7 @@ END_TEST
 START_TEST(test_clock_skew_without_date)
 {
 	struct ob_error err;
-	char *skew = load_response("sts_error_request_time_too_skewed.xml", NULL);
+	char *skew = ob_test_load_response("sts_error_request_time_too_skewed.xml", NULL);
 
 	ob_http_fake_push(&fake, 403, skew, "yesterday-ish");
 	ob_http_fake_push(&fake, 200, OK_XML, NULL);
@@ -779,7 +749,7 @@ START_TEST(test_expired_token_refreshes_creds)
 	struct ob_creds_provider *inst;
 	struct ob_aws_options o;
 	struct ob_error err;
-	char *expired = load_response("sts_error_expired_token.xml", NULL);
+	char *expired = ob_test_load_response("sts_error_expired_token.xml", NULL);
 	const char *signed_hdrs = "content-type;host;x-amz-date;x-amz-security-token";
 
 	ob_http_fake_init(&imds);
@@ -913,7 +883,7 @@ START_TEST(test_error_xml_rds)
 {
 	struct ob_error err;
 	size_t len;
-	char *doc = load_response("rds_error_db_snapshot_not_found.xml", &len);
+	char *doc = ob_test_load_response("rds_error_db_snapshot_not_found.xml", &len);
 
 	ck_assert_int_eq(ob_aws_error_from_xml(&err, 404, doc, len, "header-id"), -1);
 	ck_assert_int_eq(err.kind, OB_ERR_AWS);
@@ -932,7 +902,7 @@ START_TEST(test_error_xml_ec2_style)
 {
 	struct ob_error err;
 	size_t len;
-	char *doc = load_response("ec2_error_request_limit_exceeded.xml", &len);
+	char *doc = ob_test_load_response("ec2_error_request_limit_exceeded.xml", &len);
 
 	ck_assert_int_eq(ob_aws_error_from_xml(&err, 503, doc, len, ""), -1);
 	ck_assert_int_eq(err.kind, OB_ERR_AWS);
@@ -1001,7 +971,7 @@ START_TEST(test_error_xml_truncated)
 {
 	struct ob_error err;
 	size_t len, n, complete;
-	char *doc = load_response("rds_error_db_snapshot_not_found.xml", &len);
+	char *doc = ob_test_load_response("rds_error_db_snapshot_not_found.xml", &len);
 	const char *end = "</ErrorResponse>";
 	char *copy;
 
@@ -1025,7 +995,7 @@ START_TEST(test_error_json_sqs)
 {
 	struct ob_error err;
 	size_t len;
-	char *doc = load_response("sqs_error_queue_does_not_exist.json", &len);
+	char *doc = ob_test_load_response("sqs_error_queue_does_not_exist.json", &len);
 
 	ck_assert_int_eq(ob_aws_error_from_json(&err, 400, doc, len, "json-rid"), -1);
 	ck_assert_int_eq(err.kind, OB_ERR_AWS);
@@ -1204,8 +1174,8 @@ START_TEST(test_secret_never_sent)
 {
 	struct ob_error err;
 	json_t *ret = NULL;
-	char *thr = load_response("rds_error_throttling.xml", NULL);
-	char *val = load_response("rds_error_validation.xml", NULL);
+	char *thr = ob_test_load_response("rds_error_throttling.xml", NULL);
+	char *val = ob_test_load_response("rds_error_validation.xml", NULL);
 
 	ob_http_fake_push(&fake, 503, "", NULL);
 	ob_http_fake_push(&fake, 400, thr, NULL);

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "check_ob.h"
+#include "check_util.h"
 #include "ob/aws.h"
 #include "ob/creds.h"
 #include "ob/private/http_fake.h"
@@ -28,37 +29,6 @@
 
 /* ---- corpus ---------------------------------------------------------------- */
 
-static char *load_response(const char *name, size_t *ret_len)
-{
-	const char *dirs[] = { getenv("OB_TEST_DATA"), "tests/data/responses",
-			       "../tests/data/responses", "../../tests/data/responses" };
-	char path[1024];
-	size_t i, n;
-	FILE *f = NULL;
-	char *data;
-	long size;
-
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && f == NULL; i++) {
-		if (dirs[i] == NULL)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
-		f = fopen(path, "rb");
-	}
-	ck_assert_msg(f != NULL, "corpus file %s not found (set OB_TEST_DATA)", name);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	ck_assert_int_ge(size, 0);
-	rewind(f);
-	data = malloc((size_t)size + 1);
-	ck_assert_ptr_nonnull(data);
-	n = fread(data, 1, (size_t)size, f);
-	ck_assert_uint_eq(n, (size_t)size);
-	data[n] = '\0';
-	fclose(f);
-	if (ret_len != NULL)
-		*ret_len = n;
-	return data;
-}
 
 /* ---- fixture --------------------------------------------------------------- */
 
@@ -142,7 +112,7 @@ START_TEST(test_sts_identity)
 {
 	struct ob_sts_identity id;
 	struct ob_error err;
-	char *doc = load_response("sts_get_caller_identity.xml", NULL);
+	char *doc = ob_test_load_response("sts_get_caller_identity.xml", NULL);
 
 	ob_http_fake_push(&fake, 200, doc, NULL);
 	ck_assert_msg(ob_sts_get_caller_identity(aws, &id, &err) == 0, "%s", err.message);
@@ -298,7 +268,7 @@ START_TEST(test_sqs_receive_corpus)
 	struct ob_sqs_batch b;
 	struct ob_error err;
 	json_t *sent;
-	char *doc = load_response("sqs_receive_message.json", NULL);
+	char *doc = ob_test_load_response("sqs_receive_message.json", NULL);
 	static const char body1[] = "caf\xc3\xa9 \xe2\x9c\x93 \"quoted\"\n";
 
 	ob_http_fake_push(&fake, 200, doc, NULL);
@@ -363,7 +333,7 @@ START_TEST(test_sqs_md5_tampered)
 {
 	struct ob_sqs_batch b;
 	struct ob_error err;
-	char *orig = load_response("sqs_receive_message.json", NULL);
+	char *orig = ob_test_load_response("sqs_receive_message.json", NULL);
 	json_t *doc, *msgs, *m;
 
 	doc = json_loads(orig, 0, NULL);
@@ -405,7 +375,7 @@ START_TEST(test_sqs_empty_answers)
 	struct ob_sqs_batch b;
 	struct ob_error err;
 	size_t i;
-	char *doc = load_response("sqs_receive_message_empty.json", NULL);
+	char *doc = ob_test_load_response("sqs_receive_message_empty.json", NULL);
 
 	ob_http_fake_push(&fake, 200, doc, NULL);
 	ck_assert_int_eq(ob_sqs_receive(aws, QUEUE, 10, 20, 0, &b, &err), 0);
@@ -604,7 +574,7 @@ START_TEST(test_sqs_aws_error)
 {
 	struct ob_sqs_batch b;
 	struct ob_error err;
-	char *doc = load_response("sqs_error_queue_does_not_exist.json", NULL);
+	char *doc = ob_test_load_response("sqs_error_queue_does_not_exist.json", NULL);
 
 	ob_http_fake_push(&fake, 400, doc, NULL);
 	ck_assert_int_eq(ob_sqs_receive(aws, QUEUE, 10, 20, 0, &b, &err), -1);
@@ -683,7 +653,7 @@ START_TEST(test_rds_describe_corpus)
 	struct ob_rds_snapshot_list l;
 	const struct ob_rds_snapshot *s;
 	struct ob_error err;
-	char *doc = load_response("rds_describe_db_snapshots.xml", NULL);
+	char *doc = ob_test_load_response("rds_describe_db_snapshots.xml", NULL);
 
 	q.db_id = "orders-db";
 	ob_http_fake_push(&fake, 200, doc, NULL);
@@ -761,8 +731,8 @@ START_TEST(test_rds_paging)
 	struct ob_rds_describe q = { 0 };
 	struct ob_rds_snapshot_list l;
 	struct ob_error err;
-	char *p1 = load_response("rds_describe_db_snapshots_page1.xml", NULL);
-	char *p2 = load_response("rds_describe_db_snapshots_page2.xml", NULL);
+	char *p1 = ob_test_load_response("rds_describe_db_snapshots_page1.xml", NULL);
+	char *p2 = ob_test_load_response("rds_describe_db_snapshots_page2.xml", NULL);
 
 	q.snapshot_type = "manual";
 	ob_http_fake_push(&fake, 200, p1, NULL);
@@ -790,7 +760,7 @@ START_TEST(test_rds_marker_not_advancing)
 	struct ob_rds_describe q = { 0 };
 	struct ob_rds_snapshot_list l;
 	struct ob_error err;
-	char *p1 = load_response("rds_describe_db_snapshots_page1.xml", NULL);
+	char *p1 = ob_test_load_response("rds_describe_db_snapshots_page1.xml", NULL);
 	size_t i;
 
 	for (i = 0; i < 5; i++)
@@ -810,8 +780,8 @@ START_TEST(test_rds_error_on_page_two)
 	struct ob_rds_describe q = { 0 };
 	struct ob_rds_snapshot_list l;
 	struct ob_error err;
-	char *p1 = load_response("rds_describe_db_snapshots_page1.xml", NULL);
-	char *nf = load_response("rds_error_db_snapshot_not_found.xml", NULL);
+	char *p1 = ob_test_load_response("rds_describe_db_snapshots_page1.xml", NULL);
+	char *nf = ob_test_load_response("rds_error_db_snapshot_not_found.xml", NULL);
 
 	ob_http_fake_push(&fake, 200, p1, NULL);
 	ob_http_fake_push(&fake, 404, nf, NULL);

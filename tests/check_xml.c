@@ -10,43 +10,11 @@
 #include <string.h>
 
 #include "check_ob.h"
+#include "check_util.h"
 #include "ob/xml.h"
 
 /* ---- corpus ---------------------------------------------------------------- */
 
-/* Read tests/data/responses/<name>; the runner may start from the source
- * tree root (make unit) or a build directory; OB_TEST_DATA overrides. */
-static char *load_response(const char *name, size_t *ret_len)
-{
-	const char *dirs[] = { getenv("OB_TEST_DATA"), "tests/data/responses",
-			       "../tests/data/responses", "../../tests/data/responses" };
-	char path[1024];
-	size_t i, n;
-	FILE *f = NULL;
-	char *data;
-	long size;
-
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && f == NULL; i++) {
-		if (dirs[i] == NULL)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
-		f = fopen(path, "rb");
-	}
-	ck_assert_msg(f != NULL, "corpus file %s not found (set OB_TEST_DATA)", name);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	ck_assert_int_ge(size, 0);
-	rewind(f);
-	data = malloc((size_t)size + 1);
-	ck_assert_ptr_nonnull(data);
-	n = fread(data, 1, (size_t)size, f);
-	ck_assert_uint_eq(n, (size_t)size);
-	data[n] = '\0';
-	fclose(f);
-	if (ret_len != NULL)
-		*ret_len = n;
-	return data;
-}
 
 static struct ob_xml_doc *parse_ok(const char *s, size_t len)
 {
@@ -80,7 +48,7 @@ static void parse_fails(const char *s, size_t len)
 START_TEST(test_rds_response_walk)
 {
 	size_t len;
-	char *xml = load_response("rds_describe_db_snapshots.xml", &len);
+	char *xml = ob_test_load_response("rds_describe_db_snapshots.xml", &len);
 	struct ob_xml_doc *doc = parse_ok(xml, len);
 	const struct ob_xml_node *root = ob_xml_root(doc), *snaps, *s, *tag;
 	int n = 0;
@@ -153,7 +121,7 @@ END_TEST
 START_TEST(test_default_namespace)
 {
 	size_t len;
-	char *xml = load_response("sts_get_caller_identity.xml", &len);
+	char *xml = ob_test_load_response("sts_get_caller_identity.xml", &len);
 	struct ob_xml_doc *doc = parse_ok(xml, len);
 	const struct ob_xml_node *root = ob_xml_root(doc);
 
@@ -236,7 +204,7 @@ END_TEST
 START_TEST(test_truncated_every_offset)
 {
 	size_t len, n, complete;
-	char *xml = load_response("rds_describe_db_snapshots.xml", &len);
+	char *xml = ob_test_load_response("rds_describe_db_snapshots.xml", &len);
 	const char *end_tag = "</DescribeDBSnapshotsResponse>";
 	struct ob_xml_doc *doc;
 	struct ob_error err;

@@ -291,6 +291,14 @@ class TestImds(Case):
         self.assertIn("assumed-role", out["arn"])
         self.assertGreaterEqual(EMU.count("imds"), 3)
 
+    def test_imds_5xx_is_retried(self):
+        EMU.inject("imds", "*", "error503", count=1)
+        cfg = self.write_config(config_text(EMU, credentials="instance"))
+        rc, out, err = self.probe(cfg, "identity")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out["account"], EMU.accounts["source"]["account_id"])
+        self.assertEqual(EMU.count("sts", "GetCallerIdentity"), 1)
+
     def test_vault_instance_credentials(self):
         EMU.set_imds(account="vault")
         try:

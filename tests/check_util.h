@@ -1,0 +1,15 @@
+/*
+ * check_util.h - helpers shared by the unit test suites.
+ */
+#ifndef CHECK_UTIL_H
+#define CHECK_UTIL_H
+
+#include <stddef.h>
+
+/* Read tests/data/responses/<name> into a malloc'ed NUL-terminated buffer
+ * (the caller frees it); *ret_len gets its length when not NULL. The runner
+ * may start from the source tree root (make unit) or a build directory;
+ * OB_TEST_DATA overrides. Fails the current test when the file is missing. */
+char *ob_test_load_response(const char *name, size_t *ret_len);
+
+#endif
