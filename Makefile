@@ -77,11 +77,13 @@ TEST_SRCS := \
 	tests/check_main.c \
 	tests/http_fake.c \
 	tests/check_util.c \
+	tests/check_error.c \
 	tests/check_buf.c \
 	tests/check_clock.c \
 	tests/check_uri.c \
 	tests/check_sigv4.c \
 	tests/check_retry.c \
+	tests/check_http.c \
 	tests/check_xml.c \
 	tests/check_aws.c \
 	tests/check_creds.c \
@@ -157,9 +159,13 @@ bench: deps $(BENCH)
 	@sh tests/bench/run.sh $(BUILD)
 
 install: $(DAEMON) $(CTL)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR) \
+		$(DESTDIR)$(UNITDIR)
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/offsite-backupd
 	install -m 0755 $(CTL) $(DESTDIR)$(BINDIR)/offsite-backupctl
+	install -m 0644 systemd/offsite-backup.service $(DESTDIR)$(UNITDIR)/offsite-backup.service
+	# Holds no secret as shipped; a static secret needs 0600 (see docs).
+	install -m 0640 etc/offsite-backup.conf $(DESTDIR)$(SYSCONFDIR)/offsite-backup.conf
 
 clean:
 	rm -rf build build-asan

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <openssl/crypto.h>
+
 #include "ob/retry.h"
 #include "ob/sigv4.h"
 #include "ob/uri.h"
@@ -188,6 +190,15 @@ void ob_aws_paramf(struct ob_aws_params *p, const char *value, const char *key_f
 	ob_aws_param(p, key, value);
 }
 
+void ob_aws_param_list(struct ob_aws_params *p, const char *prefix, const char *member,
+		       const char *const *values, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ob_aws_paramf(p, values[i], "%s.%s.%zu", prefix, member, i + 1);
+}
+
 void ob_aws_params_clear(struct ob_aws_params *p)
 {
 	ob_buf_clear(&p->form);
@@ -220,6 +231,27 @@ static void copy_str(char *dst, size_t size, const char *src)
 		}
 	}
 	dst[n] = '\0';
+}
+
+/* AWS appends the canonical request and string to sign to some signature
+ * errors; the canonical request carries the session token. Keep only the
+ * explanation before them. */
+static void drop_echoed_request(char *msg)
+{
+	static const char *const markers[] = {
+		"The Canonical String", "The String-to-Sign", "Canonical String for this request",
+	};
+	size_t i;
+	char *hit;
+
+	for (i = 0; i < sizeof(markers) / sizeof(markers[0]); i++) {
+		hit = strstr(msg, markers[i]);
+		if (hit != NULL) {
+			while (hit > msg && (hit[-1] == ' ' || hit[-1] == '\n'))
+				hit--;
+			*hit = '\0';
+		}
+	}
 }
 
 static int unparseable(struct ob_error *err, long http_status, const char *request_id,
@@ -256,6 +288,7 @@ int ob_aws_error_from_xml(struct ob_error *err, long http_status, const char *bo
 		err->http_status = http_status;
 		copy_str(err->aws_code, sizeof(err->aws_code), ob_xml_path_text(e, "Code"));
 		copy_str(err->message, sizeof(err->message), ob_xml_path_text(e, "Message"));
+		drop_echoed_request(err->message);
 		rid = ob_xml_path_text(root, "RequestId");
 		if (rid == NULL)
 			rid = ob_xml_path_text(root, "RequestID");
@@ -300,6 +333,7 @@ int ob_aws_error_from_json(struct ob_error *err, long http_status, const char *b
 		copy_str(err->aws_code, sizeof(err->aws_code), code);
 		copy_str(err->message, sizeof(err->message),
 			 json_is_string(msg) ? json_string_value(msg) : "(no message)");
+		drop_echoed_request(err->message);
 		copy_str(err->request_id, sizeof(err->request_id), request_id);
 	}
 	json_decref(doc);
@@ -336,7 +370,29 @@ static int host_and_path(const char *url, char *host, size_t host_size, const ch
 	return 0;
 }
 
-/* Sign and send one attempt. 0 when a response arrived. */
+/* Cut err->message where a piece of secret begins. Services do not echo
+ * secrets, but some echo the canonical request, which holds the session
+ * token; a message cut at 512 bytes may hold only its start, so the first
+ * 16 bytes are what is searched for. */
+static void redact(struct ob_error *err, const char *secret)
+{
+	char probe[17];
+	char *hit;
+	size_t n;
+
+	if (err == NULL || secret == NULL || strlen(secret) < 8)
+		return;
+	n = strlen(secret) < 16 ? strlen(secret) : 16;
+	memcpy(probe, secret, n);
+	probe[n] = '\0';
+	hit = strstr(err->message, probe);
+	OPENSSL_cleanse(probe, sizeof(probe));
+	if (hit != NULL)
+		snprintf(hit, sizeof(err->message) - (size_t)(hit - err->message), "[redacted]");
+}
+
+/* Sign and send one attempt. 0 for a 2xx answer (resp holds it); -1 with
+ * the transport error or the service's error document otherwise. */
 static int attempt(struct ob_aws *aws, const struct call *c, const char *url,
 		   struct ob_http_response *resp, struct ob_error *err)
 {
@@ -402,7 +458,19 @@ static int attempt(struct ob_aws *aws, const struct call *c, const char *url,
 	req.allow_plain_http = aws->endpoint_url[0] != '\0';
 
 	aws->stats.attempts++;
-	return aws->opt.http.perform(aws->opt.http.ctx, &req, resp, err);
+	if (aws->opt.http.perform(aws->opt.http.ctx, &req, resp, err) < 0)
+		return -1;
+	if (resp->status >= 200 && resp->status < 300)
+		return 0;
+	if (c->json)
+		ob_aws_error_from_json(err, resp->status, resp->body.data, resp->body.len,
+				       resp->request_id);
+	else
+		ob_aws_error_from_xml(err, resp->status, resp->body.data, resp->body.len,
+				      resp->request_id);
+	redact(err, creds.session_token);
+	redact(err, creds.secret_access_key);
+	return -1;
 }
 
 static void fix_clock(struct ob_aws *aws, const struct ob_http_response *resp)
@@ -419,36 +487,53 @@ static int stopping(const struct ob_aws *aws)
 	return aws->opt.stop != NULL && *aws->opt.stop;
 }
 
-static int perform_call(struct ob_aws *aws, const struct call *c,
-			struct ob_http_response *resp, struct ob_error *err)
+/* Wait ms on the injected clock. A signal that is not a stop request (a
+ * SIGHUP, say) does not cut the backoff short. -1 when asked to stop. */
+static int backoff_wait(struct ob_aws *aws, int64_t ms)
 {
+	const struct ob_clock *clk = aws->opt.clock;
+	int64_t end = clk->mono_ms(clk->ctx) + ms, left = ms;
+
+	while (left > 0) {
+		if (stopping(aws))
+			return -1;
+		if (clk->sleep_ms(clk->ctx, left) == 0)
+			break;
+		left = end - clk->mono_ms(clk->ctx);
+	}
+	return stopping(aws) ? -1 : 0;
+}
+
+/* One call with retries. Classification works on a local record so that a
+ * caller passing err == NULL still gets every retry and correction. */
+static int perform_call(struct ob_aws *aws, const struct call *c,
+			struct ob_http_response *resp, struct ob_error *ret_err)
+{
+	struct ob_error e;
 	enum ob_retry_class cls;
 	const char *url;
 	unsigned tries = 0;
 	int skew_fixed = 0, creds_renewed = 0;
 	int64_t delay;
 
+	ob_error_clear(&e);
 	url = ob_aws_endpoint(aws, c->service);
-	if (url == NULL)
-		return ob_error_set(err, OB_ERR_NOMEM, "no endpoint for %s", c->service);
+	if (url == NULL) {
+		ob_error_set(&e, OB_ERR_NOMEM, "no endpoint for %s", c->service);
+		goto fail;
+	}
 	aws->stats.calls++;
 	for (;;) {
-		if (stopping(aws))
-			return ob_error_set(err, OB_ERR_CANCELLED, "stopping");
+		if (stopping(aws)) {
+			ob_error_set(&e, OB_ERR_CANCELLED, "stopping");
+			goto fail;
+		}
 		tries++;
 		if (tries > 1)
 			aws->stats.retries++;
-		if (attempt(aws, c, url, resp, err) == 0) {
-			if (resp->status >= 200 && resp->status < 300)
-				return 0;
-			if (c->json)
-				ob_aws_error_from_json(err, resp->status, resp->body.data,
-						       resp->body.len, resp->request_id);
-			else
-				ob_aws_error_from_xml(err, resp->status, resp->body.data,
-						      resp->body.len, resp->request_id);
-		}
-		cls = ob_retry_classify(err);
+		if (attempt(aws, c, url, resp, &e) == 0)
+			return 0;
+		cls = ob_retry_classify(&e);
 		if (cls == OB_RETRY_THROTTLED)
 			aws->stats.throttled++;
 		if (cls == OB_RETRY_CLOCK_SKEW && !skew_fixed) {
@@ -464,18 +549,24 @@ static int perform_call(struct ob_aws *aws, const struct call *c,
 			continue;
 		}
 		if (cls != OB_RETRY_TRANSIENT && cls != OB_RETRY_THROTTLED)
-			return -1;
+			goto fail;
 		if (tries >= aws->opt.max_attempts) {
 			if (tries > 1)
-				ob_error_prefix(err, "after %u attempts", tries);
-			return -1;
+				ob_error_prefix(&e, "after %u attempts", tries);
+			goto fail;
 		}
 		delay = ob_retry_backoff_ms(tries, aws->opt.backoff_base_ms,
 					    aws->opt.backoff_cap_ms,
 					    aws->opt.random(aws->opt.random_ctx));
-		if (aws->opt.clock->sleep_ms(aws->opt.clock->ctx, delay) < 0 && stopping(aws))
-			return ob_error_set(err, OB_ERR_CANCELLED, "stopping");
+		if (backoff_wait(aws, delay) < 0) {
+			ob_error_set(&e, OB_ERR_CANCELLED, "stopping");
+			goto fail;
+		}
 	}
+fail:
+	if (ret_err != NULL)
+		*ret_err = e;
+	return -1;
 }
 
 int ob_aws_query(struct ob_aws *aws, const char *service, const struct ob_aws_params *p,

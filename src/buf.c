@@ -35,7 +35,16 @@ int ob_buf_reserve(struct ob_buf *b, size_t n)
 	cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	p = realloc(b->data, cap);
+	if (b->sensitive) {
+		p = malloc(cap);
+		if (p != NULL && b->data != NULL) {
+			memcpy(p, b->data, b->len + 1);
+			OPENSSL_cleanse(b->data, b->cap);
+			free(b->data);
+		}
+	} else {
+		p = realloc(b->data, cap);
+	}
 	if (p == NULL) {
 		errno = ENOMEM;
 		return -1;

@@ -788,7 +788,12 @@ static int store(struct parse *p, const struct key_def *k, const char *v, unsign
 			why = "an AWS region such as eu-central-1";
 		break;
 	case KT_URL:
+		/* endpoint_url and imds_url are bases that paths are appended
+		 * to: a query or fragment would be sent unsigned or end up in
+		 * the Host header. */
 		why = check_url(v, &https, &host, &hostlen, &path);
+		if (why == NULL && strpbrk(path, "?#") != NULL)
+			why = "an http:// or https:// URL without a query or fragment";
 		break;
 	case KT_QUEUE_URL:
 		why = check_queue_url(v);
@@ -1228,6 +1233,16 @@ static void apply_all(struct parse *p, unsigned mode)
 }
 
 /* ---- public ---- */
+
+void ob_config_forget_secret(struct ob_config *cfg)
+{
+	if (cfg == NULL || cfg->secret_access_key == NULL)
+		return;
+	/* Wipe in place and keep the (now empty) string: the field is never
+	 * NULL. */
+	OPENSSL_cleanse(cfg->secret_access_key, strlen(cfg->secret_access_key));
+	cfg->secret_access_key[0] = '\0';
+}
 
 void ob_config_free(struct ob_config *cfg)
 {

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "ob/version.h"
 
@@ -50,6 +51,8 @@ static int curl_ready;
 void ob_http_response_init(struct ob_http_response *resp)
 {
 	memset(resp, 0, sizeof(*resp));
+	/* Bodies may carry credentials (IMDS) and arrive in pieces. */
+	resp->body.sensitive = true;
 }
 
 void ob_http_response_clear(struct ob_http_response *resp)
@@ -273,13 +276,27 @@ static int set_method(CURL *c, const struct ob_http_request *req)
 	return 0;
 }
 
+/* A header name is an RFC 7230 token; a value may not break the line. */
+static int header_ok(const struct ob_http_header *h)
+{
+	const unsigned char *p;
+
+	if (h->name == NULL || h->value == NULL || h->name[0] == '\0')
+		return 0;
+	for (p = (const unsigned char *)h->name; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", *p) != NULL)
+			return 0;
+	return strpbrk(h->value, "\r\n") == NULL;
+}
+
 static int perform(void *ctx, const struct ob_http_request *req,
 		   struct ob_http_response *resp, struct ob_error *err)
 {
 	struct ob_http *http = ctx;
 	struct transfer t;
 	struct curl_slist *hdrs = NULL, *tmp;
-	char key[512], safe[1024], errbuf[CURL_ERROR_SIZE], line[8192];
+	char key[512], safe[1024], errbuf[CURL_ERROR_SIZE];
+	struct ob_buf line = { NULL, 0, 0, 0, true };
 	int is_https, rc = -1;
 	long timeout;
 	CURLcode cc;
@@ -306,13 +323,17 @@ static int perform(void *ctx, const struct ob_http_request *req,
 	curl_easy_reset(c);
 
 	for (i = 0; i < req->n_headers; i++) {
-		if (snprintf(line, sizeof(line), "%s: %s", req->headers[i].name,
-			     req->headers[i].value) >= (int)sizeof(line)) {
-			ob_error_set(err, OB_ERR_INVALID, "%s: header %s too long", safe,
-				     req->headers[i].name);
+		if (!header_ok(&req->headers[i])) {
+			ob_error_set(err, OB_ERR_INVALID,
+				     "%s: refusing a header with a bad name or a line break in its value",
+				     safe);
 			goto out;
 		}
-		tmp = curl_slist_append(hdrs, line);
+		ob_buf_reset(&line);
+		if (ob_buf_printf(&line, "%s: %s", req->headers[i].name,
+				  req->headers[i].value) < 0)
+			goto nomem;
+		tmp = curl_slist_append(hdrs, line.data);
 		if (tmp == NULL)
 			goto nomem;
 		hdrs = tmp;
@@ -376,10 +397,14 @@ static int perform(void *ctx, const struct ob_http_request *req,
 nomem:
 	ob_error_set(err, OB_ERR_NOMEM, "out of memory");
 out:
-	/* The handle must not keep pointers into this stack frame. */
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	/* The handle must keep no pointer into this frame or the caller's body
+	 * (reset keeps the live connection), and header copies hold the
+	 * Authorization line and tokens: wipe them. */
+	curl_easy_reset(c);
+	for (tmp = hdrs; tmp != NULL; tmp = tmp->next)
+		OPENSSL_cleanse(tmp->data, strlen(tmp->data));
 	curl_slist_free_all(hdrs);
+	ob_buf_cleanse(&line);
 	return rc;
 }
 

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -82,29 +84,61 @@ static int install_signals(void)
 	return 0;
 }
 
-/* Wait for signals until asked to stop. SIGHUP re-validates the file and
- * keeps the running configuration when the new one is invalid. */
-static void serve(const char *config_path)
+/* libcurl calls this about once a second during a transfer: a stop request
+ * aborts the request in flight instead of waiting out its timeout. */
+static int on_progress(void *ctx)
+{
+	(void)ctx;
+	return stop_requested ? 1 : 0;
+}
+
+/* Wait for signals until asked to stop. The signals stay blocked except
+ * inside sigsuspend(), so one that arrives between the flag checks and the
+ * wait is not lost. SIGHUP re-reads the file: a valid one replaces the
+ * reloadable settings (log_level today; the job settings join with the
+ * roles; credentials and endpoints need a restart), an invalid one is reported line by line and the running
+ * configuration stays. */
+static void serve(const char *config_path, struct ob_config **cfg)
 {
 	struct ob_config *fresh;
-	sigset_t none;
+	sigset_t block, old;
 
-	sigemptyset(&none);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	while (!stop_requested) {
-		sigsuspend(&none);
 		if (reload_requested) {
 			reload_requested = 0;
 			sd_notify(0, "RELOADING=1");
 			fresh = load_config(config_path);
-			if (fresh == NULL)
+			if (fresh == NULL) {
 				ob_log(OB_LOG_ERR, "reload: %s is invalid; keeping the running configuration",
 				       config_path);
-			else
-				ob_log(OB_LOG_INFO, "reload: %s is valid", config_path);
-			ob_config_free(fresh);
+			} else {
+				ob_config_forget_secret(fresh);
+				ob_log_set_level(fresh->log_level);
+				ob_log(OB_LOG_INFO, "reload: %s applied (log_level)", config_path);
+				ob_config_free(*cfg);
+				*cfg = fresh;
+			}
 			sd_notify(0, "READY=1");
+			continue;
 		}
+		sigsuspend(&old);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Keep secrets out of core files: no dumps, and not ptrace-attachable by
+ * other processes of the same user. */
+static void no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &none);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 int main(int argc, char **argv)
@@ -152,6 +186,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	no_core_dumps();
 	ob_log_init("offsite-backupd", foreground || getenv("JOURNAL_STREAM") == NULL,
 		    cfg->log_level);
 	if (install_signals() < 0) {
@@ -160,11 +195,19 @@ int main(int argc, char **argv)
 	}
 	memset(&copt, 0, sizeof(copt));
 	copt.stop = &stop_requested;
+	copt.progress = on_progress;
 	if (ob_client_init(&client, cfg, &copt, &err) < 0) {
 		ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
 		goto out;
 	}
+	/* The provider holds its own copy; this one is not needed again. */
+	ob_config_forget_secret(cfg);
 	if (ob_sts_get_caller_identity(client.aws, &id, &err) < 0) {
+		if (err.kind == OB_ERR_CANCELLED) {
+			ob_log(OB_LOG_INFO, "stopped during start-up");
+			rc = 0;
+			goto out;
+		}
 		ob_log(OB_LOG_ERR, "cannot verify AWS credentials (%s): %s",
 		       ob_creds_source_name(cfg->credentials),
 		       ob_error_str(&err, line, sizeof(line)));
@@ -178,9 +221,13 @@ int main(int argc, char **argv)
 	}
 	ob_log(OB_LOG_INFO, "offsite-backupd %s: role %s, account %s, region %s",
 	       OB_VERSION, ob_role_name(cfg->role), id.account, cfg->region);
+	if (stop_requested) {
+		rc = 0;
+		goto out;
+	}
 	sd_notifyf(0, "READY=1\nSTATUS=role %s in account %s", ob_role_name(cfg->role),
 		   id.account);
-	serve(config_path);
+	serve(config_path, &cfg);
 	sd_notify(0, "STOPPING=1");
 	ob_log(OB_LOG_INFO, "stopping");
 	rc = 0;

@@ -168,7 +168,6 @@ int ob_rds_describe_db_snapshots(struct ob_aws *aws, const struct ob_rds_describ
 	struct ob_xml_doc *doc = NULL;
 	const char *marker;
 	char *next = NULL;
-	size_t i;
 	int page, rc = -1;
 
 	memset(ret, 0, sizeof(*ret));
@@ -188,9 +187,8 @@ int ob_rds_describe_db_snapshots(struct ob_aws *aws, const struct ob_rds_describ
 			ob_aws_param(&p, "IncludeShared", "true");
 		if (q->n_ids > 0) {
 			ob_aws_param(&p, "Filters.Filter.1.Name", "db-snapshot-id");
-			for (i = 0; i < q->n_ids; i++)
-				ob_aws_paramf(&p, q->ids[i], "Filters.Filter.1.Values.Value.%zu",
-					      i + 1);
+			ob_aws_param_list(&p, "Filters.Filter.1.Values", "Value", q->ids,
+					  q->n_ids);
 		}
 		ob_aws_param(&p, "MaxRecords", "100");
 		if (next != NULL)

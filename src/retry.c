@@ -88,8 +88,9 @@ enum ob_retry_class ob_retry_classify(const struct ob_error *err)
 		/* The metadata service answered 5xx (or throttled): credentials
 		 * may well be there on the next try. Anything else (no role
 		 * attached, refused) needs an operator. */
-		return err->http_status >= 500 || err->http_status == 429 ?
-			       OB_RETRY_TRANSIENT : OB_RETRY_NEVER;
+		if (err->http_status == 429)
+			return OB_RETRY_THROTTLED;
+		return err->http_status >= 500 ? OB_RETRY_TRANSIENT : OB_RETRY_NEVER;
 	case OB_ERR_AWS:
 		break;
 	default:

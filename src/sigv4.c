@@ -1184,6 +1184,12 @@ struct ob_sigv4 *ob_sigv4_new(struct ob_error *err)
 		goto fail;
 	}
 	s->reinit_ok = check_reinit(s);
+	/* Session tokens and the Authorization line pass through these. */
+	s->hbuf.sensitive = true;
+	s->qbuf.sensitive = true;
+	s->tmp.sensitive = true;
+	s->creq.sensitive = true;
+	s->out.sensitive = true;
 	return s;
 fail:
 	ob_sigv4_free(s);

@@ -54,6 +54,8 @@ static int64_t t_wall, t_mono;
 static int64_t sleeps[OB_FAKE_MAX];
 static size_t n_sleeps;
 static int stop_on_sleep;          /* the "SIGTERM" arrives during a backoff */
+static int stop_in_request;        /* ... or while a request is in flight */
+static int interrupt_sleep_once;   /* a non-stop signal (SIGHUP) cuts a sleep */
 static volatile sig_atomic_t stop_flag;
 static uint32_t rnd_value;
 static unsigned n_random;
@@ -78,6 +80,12 @@ static int t_sleep_ms(void *ctx, int64_t ms)
 	(void)ctx;
 	ck_assert_uint_lt(n_sleeps, OB_FAKE_MAX);
 	sleeps[n_sleeps++] = ms;
+	if (interrupt_sleep_once) {
+		interrupt_sleep_once = 0;
+		t_wall += ms / 2;
+		t_mono += ms / 2;
+		return -1;
+	}
 	t_wall += ms;
 	t_mono += ms;
 	if (stop_on_sleep) {
@@ -104,6 +112,8 @@ static int spy_perform(void *ctx, const struct ob_http_request *req,
 
 	if (fake.n_records < OB_FAKE_MAX)
 		sent_plain_http[fake.n_records] = req->allow_plain_http;
+	if (stop_in_request)
+		stop_flag = 1;
 	return inner.perform(inner.ctx, req, resp, err);
 }
 
@@ -143,6 +153,8 @@ static void setup(void)
 	t_mono = 1000000;
 	n_sleeps = 0;
 	stop_on_sleep = 0;
+	stop_in_request = 0;
+	interrupt_sleep_once = 0;
 	stop_flag = 0;
 	rnd_value = 0x80000000u;
 	n_random = 0;
@@ -833,6 +845,95 @@ START_TEST(test_stop_during_backoff)
 }
 END_TEST
 
+START_TEST(test_stop_during_request)
+{
+	struct ob_error err;
+
+	/* SIGTERM lands while the request is in flight: its handler has run,
+	 * so no sleep would be interrupted; the core must not start a backoff. */
+	stop_in_request = 1;
+	ob_http_fake_push(&fake, 503, "", NULL);
+	ob_http_fake_push(&fake, 200, OK_XML, NULL);
+	ck_assert_int_eq(call_rds(&err), -1);
+	ck_assert_int_eq(err.kind, OB_ERR_CANCELLED);
+	ck_assert_uint_eq(fake.n_records, 1);
+	ck_assert_uint_eq(n_sleeps, 0);
+}
+END_TEST
+
+START_TEST(test_signal_does_not_cut_backoff)
+{
+	struct ob_error err;
+
+	rnd_value = UINT32_MAX; /* first backoff: the full 100 ms */
+	interrupt_sleep_once = 1;
+	ob_http_fake_push(&fake, 503, "", NULL);
+	ob_http_fake_push(&fake, 200, OK_XML, NULL);
+	ck_assert_int_eq(call_rds(&err), 0);
+	ck_assert_uint_eq(n_sleeps, 2);
+	ck_assert_int_eq(sleeps[0], 100);
+	ck_assert_int_eq(sleeps[1], 50); /* the remainder, not a fresh retry */
+}
+END_TEST
+
+START_TEST(test_null_err_still_retries)
+{
+	/* NULL is an allowed error record: it must not switch retries off. */
+	ob_http_fake_push(&fake, 503, "", NULL);
+	ob_http_fake_push(&fake, 200, OK_XML, NULL);
+	ck_assert_int_eq(call_rds(NULL), 0);
+	ck_assert_uint_eq(fake.n_records, 2);
+	ob_http_fake_push(&fake, 400, "<ErrorResponse><Error><Code>ValidationError</Code>"
+			  "<Message>no</Message></Error></ErrorResponse>", NULL);
+	ck_assert_int_eq(call_rds(NULL), -1);
+	ck_assert_uint_eq(fake.n_records, 3);
+}
+END_TEST
+
+START_TEST(test_echoed_secrets_redacted)
+{
+	struct ob_error err;
+	char doc[2048];
+
+	/* Some signature errors echo the canonical request (which holds the
+	 * session token); a service could also echo a secret outright. */
+	snprintf(doc, sizeof(doc),
+		 "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>The request "
+		 "signature we calculated does not match the signature you provided.\n\nThe "
+		 "Canonical String for this request should have been\n'POST\n/\n\nhost:x\n"
+		 "x-amz-security-token:TOKENTOKENTOKEN'</Message></Error></ErrorResponse>");
+	ob_http_fake_push(&fake, 403, doc, NULL);
+	ck_assert_int_eq(call_rds(&err), -1);
+	ck_assert_str_eq(err.aws_code, "SignatureDoesNotMatch");
+	ck_assert_str_eq(err.message, "The request signature we calculated does not match "
+			 "the signature you provided.");
+	snprintf(doc, sizeof(doc),
+		 "<ErrorResponse><Error><Code>InvalidParameterValue</Code><Message>bad value "
+		 "%.20s...</Message></Error></ErrorResponse>", SECRET);
+	ob_http_fake_push(&fake, 400, doc, NULL);
+	ck_assert_int_eq(call_rds(&err), -1);
+	ck_assert_ptr_null(strstr(err.message, SECRET));
+	ck_assert_str_eq(err.message, "bad value [redacted]");
+}
+END_TEST
+
+START_TEST(test_param_list)
+{
+	static const char *const ids[] = { "a", "b c", "d" };
+	struct ob_aws_params p;
+
+	ob_aws_params_init(&p, "DescribeThings", "2014-10-31");
+	ob_aws_param_list(&p, "Ids", "member", ids, 3);
+	ob_aws_param_list(&p, "Filters.Filter.1.Values", "Value", ids, 1);
+	ob_aws_param_list(&p, "Empty", "member", NULL, 0);
+	ck_assert_int_eq(p.failed, 0);
+	ck_assert_str_eq(p.form.data, "Action=DescribeThings&Version=2014-10-31"
+			 "&Ids.member.1=a&Ids.member.2=b%20c&Ids.member.3=d"
+			 "&Filters.Filter.1.Values.Value.1=a");
+	ob_aws_params_clear(&p);
+}
+END_TEST
+
 /* ---- (8) a 2xx answer that is not the protocol's document ---------------- */
 
 START_TEST(test_ok_status_bad_xml)
@@ -1215,6 +1316,7 @@ Suite *ob_suite_aws(void)
 	tcase_add_test(req, test_params_failure_reported);
 	tcase_add_test(req, test_json_request);
 	tcase_add_test(req, test_json_empty_bodies);
+	tcase_add_test(req, test_param_list);
 	tcase_add_test(req, test_ok_status_bad_xml);
 	tcase_add_test(req, test_ok_status_bad_json);
 	tcase_add_test(req, test_secret_never_sent);
@@ -1237,6 +1339,10 @@ Suite *ob_suite_aws(void)
 	tcase_add_test(retry, test_expired_token_refreshes_creds);
 	tcase_add_test(retry, test_stop_before_request);
 	tcase_add_test(retry, test_stop_during_backoff);
+	tcase_add_test(retry, test_stop_during_request);
+	tcase_add_test(retry, test_signal_does_not_cut_backoff);
+	tcase_add_test(retry, test_null_err_still_retries);
+	tcase_add_test(retry, test_echoed_secrets_redacted);
 	suite_add_tcase(s, retry);
 
 	tcase_add_test(errs, test_error_xml_rds);

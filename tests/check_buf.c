@@ -316,6 +316,35 @@ START_TEST(test_clear_and_cleanse)
 }
 END_TEST
 
+START_TEST(test_sensitive_growth)
+{
+	struct ob_buf b = OB_BUF_INIT;
+	char chunk[100];
+	size_t i, cap_before;
+	char *old;
+
+	b.sensitive = true;
+	memset(chunk, 'S', sizeof(chunk));
+	for (i = 0; i < 100; i++) {
+		cap_before = b.cap;
+		old = b.data;
+		ck_assert_int_eq(ob_buf_append(&b, chunk, sizeof(chunk)), 0);
+		/* Growing moves to a new block (the old one was wiped, then
+		 * freed; ASan would flag any later use of it). */
+		if (cap_before != 0 && b.cap != cap_before)
+			ck_assert_ptr_ne(b.data, old);
+	}
+	ck_assert_uint_eq(b.len, 100 * sizeof(chunk));
+	for (i = 0; i < b.len; i++)
+		ck_assert_int_eq(b.data[i], 'S');
+	ck_assert_int_eq(b.data[b.len], '\0');
+	ck_assert(b.sensitive);
+	ob_buf_reset(&b);
+	ck_assert(b.sensitive);
+	ob_buf_cleanse(&b);
+}
+END_TEST
+
 Suite *ob_suite_buf(void)
 {
 	Suite *s = suite_create("buf");
@@ -336,6 +365,7 @@ Suite *ob_suite_buf(void)
 	tcase_add_test(tc, test_steal_empty);
 	tcase_add_test(tc, test_reset);
 	tcase_add_test(tc, test_clear_and_cleanse);
+	tcase_add_test(tc, test_sensitive_growth);
 	suite_add_tcase(s, tc);
 	return s;
 }

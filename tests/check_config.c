@@ -631,6 +631,10 @@ static const struct {
 	  ERR(15, "endpoint_url: expected an http:// or https:// URL without blanks or non-ASCII bytes, got \"http://host/a b\"") },
 	{ SRC, { { "endpoint_url", "http://user:pw@host" } }, NULL,
 	  ERR(15, "endpoint_url: expected a URL without a user name or password") },
+	{ SRC, { { "endpoint_url", "http://host:5000?a=b" } }, NULL,
+	  ERR(15, "endpoint_url: expected an http:// or https:// URL without a query or fragment, got \"http://host:5000?a=b\"") },
+	{ SRC, { { "endpoint_url", "http://host:5000#x" } }, NULL,
+	  ERR(15, "endpoint_url: expected an http:// or https:// URL without a query or fragment, got \"http://host:5000#x\"") },
 	{ SRC, { { "imds_url", "169.254.169.254" } }, NULL,
 	  ERR(16, "imds_url: " URL_MSG ", got \"169.254.169.254\"") },
 	/* [source] */

@@ -12,11 +12,13 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	sr = srunner_create(ob_suite_buf());
+	sr = srunner_create(ob_suite_error());
+	srunner_add_suite(sr, ob_suite_buf());
 	srunner_add_suite(sr, ob_suite_clock());
 	srunner_add_suite(sr, ob_suite_uri());
 	srunner_add_suite(sr, ob_suite_sigv4());
 	srunner_add_suite(sr, ob_suite_retry());
+	srunner_add_suite(sr, ob_suite_http());
 	srunner_add_suite(sr, ob_suite_xml());
 	srunner_add_suite(sr, ob_suite_aws());
 	srunner_add_suite(sr, ob_suite_creds());

@@ -7,11 +7,13 @@
 
 #include <check.h>
 
+Suite *ob_suite_error(void);
 Suite *ob_suite_buf(void);
 Suite *ob_suite_clock(void);
 Suite *ob_suite_uri(void);
 Suite *ob_suite_sigv4(void);
 Suite *ob_suite_retry(void);
+Suite *ob_suite_http(void);
 Suite *ob_suite_xml(void);
 Suite *ob_suite_aws(void);
 Suite *ob_suite_creds(void);

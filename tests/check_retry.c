@@ -89,7 +89,7 @@ static const struct {
 	{ OB_ERR_CREDS, 404, "", "no IAM role attached to this instance", OB_RETRY_NEVER },
 	{ OB_ERR_CREDS, 500, "", "IMDS: unexpected HTTP status 500", OB_RETRY_TRANSIENT },
 	{ OB_ERR_CREDS, 503, "", "", OB_RETRY_TRANSIENT },
-	{ OB_ERR_CREDS, 429, "", "", OB_RETRY_TRANSIENT },
+	{ OB_ERR_CREDS, 429, "", "", OB_RETRY_THROTTLED },
 	{ OB_ERR_CANCELLED, 0, "", "", OB_RETRY_NEVER },
 	{ OB_ERR_NONE, 0, "", "", OB_RETRY_NEVER },
 	/* a throttling code on a non-AWS kind does not count */

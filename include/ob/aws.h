@@ -68,6 +68,7 @@ const char *ob_aws_endpoint(struct ob_aws *aws, const char *service);
 /* Learned difference server time - local time, applied when signing. */
 int64_t ob_aws_clock_offset_ms(const struct ob_aws *aws);
 
+/* Copy the counters into *ret. */
 void ob_aws_get_stats(const struct ob_aws *aws, struct ob_aws_stats *ret);
 
 /* --- AWS Query protocol (RDS, SNS, STS, ...) --- */
@@ -89,6 +90,15 @@ void ob_aws_param(struct ob_aws_params *p, const char *key, const char *value);
 void ob_aws_paramf(struct ob_aws_params *p, const char *value, const char *key_fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Append a Query list: prefix.member.1=values[0], prefix.member.2=... (the
+ * default list serialisation; services whose lists have a locationName use
+ * it instead of "member", e.g. ob_aws_param_list(p, "Values", "Value", ...)).
+ * Indexes start at 1, as AWS wants. Errors are remembered like
+ * ob_aws_param(). */
+void ob_aws_param_list(struct ob_aws_params *p, const char *prefix, const char *member,
+		       const char *const *values, size_t n);
+
+/* Free the parameter list; p can be initialised again. */
 void ob_aws_params_clear(struct ob_aws_params *p);
 
 /* Call a Query action on service ("rds", "sns", "sts", ...). On success

@@ -8,6 +8,7 @@
 #ifndef OB_BUF_H
 #define OB_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct ob_buf {
@@ -15,9 +16,12 @@ struct ob_buf {
 	size_t len;  /* bytes used, excluding the terminator */
 	size_t cap;  /* bytes allocated */
 	size_t max;  /* refuse to grow past this many bytes; 0 = no limit */
+	/* Holds secrets: growing copies into a new block and wipes the old
+	 * one instead of realloc(), which would free it unwiped. */
+	bool sensitive;
 };
 
-#define OB_BUF_INIT { NULL, 0, 0, 0 }
+#define OB_BUF_INIT { NULL, 0, 0, 0, false }
 
 /* Make sure room for n more bytes (plus terminator). 0, or -1 on overflow,
  * limit or allocation failure (errno ENOMEM or EMSGSIZE). */

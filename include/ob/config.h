@@ -81,6 +81,10 @@ int ob_config_load(const char *path, struct ob_config **ret, struct ob_buf *diag
 int ob_config_parse(const char *name, const char *text, size_t len, unsigned mode,
 		    struct ob_config **ret, struct ob_buf *diag, struct ob_error *err);
 
+/* Wipe secret_access_key (it becomes "") once it has been handed to the
+ * credentials provider, so the daemon keeps one copy only. */
+void ob_config_forget_secret(struct ob_config *cfg);
+
 /* Wipe secrets and free. NULL is a no-op. */
 void ob_config_free(struct ob_config *cfg);
 

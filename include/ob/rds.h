@@ -60,6 +60,7 @@ struct ob_rds_describe {
 int ob_rds_describe_db_snapshots(struct ob_aws *aws, const struct ob_rds_describe *q,
 				 struct ob_rds_snapshot_list *ret, struct ob_error *err);
 
+/* Free the items; the list becomes empty. NULL is a no-op. */
 void ob_rds_snapshot_list_clear(struct ob_rds_snapshot_list *list);
 
 /* Value of tag key on s, or NULL. */

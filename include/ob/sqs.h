@@ -29,7 +29,10 @@ struct ob_sqs_message {
 struct ob_sqs_batch {
 	struct ob_sqs_message *msgs;
 	size_t n;
-	size_t n_malformed; /* entries dropped: no id, receipt handle or body */
+	/* Entries dropped: no id, receipt handle or body, or a body over
+	 * OB_SQS_MAX_BODY. They are not deleted, so the queue's redrive policy
+	 * moves them to its dead-letter queue. */
+	size_t n_malformed;
 };
 
 /* sqs:ReceiveMessage on queue_url: up to max (1..10) messages, long polling
@@ -40,13 +43,18 @@ struct ob_sqs_batch {
 int ob_sqs_receive(struct ob_aws *aws, const char *queue_url, int max, int wait_s,
 		   int visibility_s, struct ob_sqs_batch *ret, struct ob_error *err);
 
+/* Free what a batch holds; it becomes empty. NULL is a no-op. */
 void ob_sqs_batch_clear(struct ob_sqs_batch *batch);
 
-/* sqs:DeleteMessage. */
+/* sqs:DeleteMessage of one received message. 0, or -1 + err (AWS,
+ * transport or OB_ERR_CANCELLED); a failed delete leaves the message to
+ * reappear after its visibility timeout, never lost. */
 int ob_sqs_delete(struct ob_aws *aws, const char *queue_url, const char *receipt_handle,
 		  struct ob_error *err);
 
-/* sqs:ChangeMessageVisibility to timeout_s (0..43200) seconds. */
+/* sqs:ChangeMessageVisibility to timeout_s (0..43200) seconds; 0 makes
+ * the message visible again at once. 0, or -1 + err (OB_ERR_INVALID for an
+ * out-of-range timeout, else as ob_sqs_delete). */
 int ob_sqs_change_visibility(struct ob_aws *aws, const char *queue_url,
 			     const char *receipt_handle, int timeout_s,
 			     struct ob_error *err);

@@ -6,7 +6,7 @@
  *
  * usage: ob-probe --config FILE [--attempts N] COMMAND [ARGS]
  *   identity
- *   receive QUEUE_URL WAIT_SECONDS [--delete]
+ *   receive QUEUE_URL WAIT_SECONDS [--delete | --visibility SECONDS]
  *   describe-snapshots [SNAPSHOT_ID] [--shared]
  * or:    ob-probe http URL [--count N] [--timeout-ms T] [--max-body B] [--plain]
  *   GETs URL N times through the libcurl transport (no signing), printing
@@ -61,7 +61,8 @@ static int cmd_identity(struct ob_aws *aws)
 				    "user_id", id.user_id));
 }
 
-static int cmd_receive(struct ob_aws *aws, const char *queue, int wait_s, int del)
+static int cmd_receive(struct ob_aws *aws, const char *queue, int wait_s, int del,
+		       int visibility)
 {
 	struct ob_sqs_batch b;
 	struct ob_error err;
@@ -78,6 +79,13 @@ static int cmd_receive(struct ob_aws *aws, const char *queue, int wait_s, int de
 						     b.msgs[i].body_len, "md5_ok",
 						     (int)b.msgs[i].md5_ok, "receive_count",
 						     (int)b.msgs[i].receive_count));
+		if (visibility >= 0 &&
+		    ob_sqs_change_visibility(aws, queue, b.msgs[i].receipt_handle, visibility,
+					     &err) < 0) {
+			ob_sqs_batch_clear(&b);
+			json_decref(arr);
+			return fail(&err);
+		}
 		if (del && ob_sqs_delete(aws, queue, b.msgs[i].receipt_handle, &err) < 0) {
 			ob_sqs_batch_clear(&b);
 			json_decref(arr);
@@ -211,7 +219,9 @@ int main(int argc, char **argv)
 		rc = cmd_identity(client.aws);
 	else if (strcmp(argv[a], "receive") == 0 && a + 2 < argc)
 		rc = cmd_receive(client.aws, argv[a + 1], atoi(argv[a + 2]),
-				 a + 3 < argc && strcmp(argv[a + 3], "--delete") == 0);
+				 a + 3 < argc && strcmp(argv[a + 3], "--delete") == 0,
+				 a + 4 < argc && strcmp(argv[a + 3], "--visibility") == 0 ?
+					 atoi(argv[a + 4]) : -1);
 	else if (strcmp(argv[a], "describe-snapshots") == 0) {
 		const char *id = NULL;
 		int shared = 0, i;

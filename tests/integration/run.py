@@ -93,6 +93,11 @@ class Case(unittest.TestCase):
         return path
 
     def assert_no_secret(self, *outputs):
+        imds = EMU.imds
+        with imds.lock:
+            if imds.creds is not None:
+                self.secrets += [imds.creds["SecretAccessKey"], imds.creds["Token"]]
+            self.secrets += list(imds.tokens)
         for out in outputs:
             for s in self.secrets:
                 self.assertNotIn(s, out, "a secret access key leaked into output")
@@ -253,6 +258,20 @@ class TestSqs(Case):
         self.assertEqual(attrs["ApproximateNumberOfMessagesNotVisible"], "0",
                          "the probe's DeleteMessage did not delete the message")
 
+    def test_change_visibility(self):
+        sqs = EMU.client("sqs", account="source")
+        url = sqs.create_queue(QueueName="offsite-backup-events",
+                               Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="one")
+        cfg = self.write_config(config_text(EMU))
+        # Received and released at once: visible again right away.
+        rc, out, err = self.probe(cfg, "receive", url, "0", "--visibility", "0")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([m["body"] for m in out["messages"]], ["one"])
+        again = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", [])
+        self.assertEqual([m["Body"] for m in again], ["one"])
+        self.assertEqual(EMU.count("sqs", "ChangeMessageVisibility", "source"), 1)
+
     def test_empty_long_poll_times_out_empty(self):
         sqs = EMU.client("sqs", account="source")
         url = sqs.create_queue(QueueName="offsite-backup-events")["QueueUrl"]
@@ -349,8 +368,6 @@ class TestDaemon(Case):
             line = proc.stderr.readline()
             self.assertIn("account 111111111111", line)
             self.assertEqual(EMU.count("sts", "GetCallerIdentity", "source"), 1)
-            proc.send_signal(signal.SIGHUP)
-            time.sleep(0.2)
             proc.send_signal(signal.SIGTERM)
             rc = proc.wait(timeout=5)
             rest = proc.stderr.read()
@@ -360,6 +377,53 @@ class TestDaemon(Case):
                 proc.wait()
         self.assertEqual(rc, 0, rest)
         self.assert_no_secret(line, rest)
+
+    def test_sigterm_during_a_stalled_request_stops_promptly(self):
+        EMU.inject("sts", "GetCallerIdentity", "stall", seconds=20, count=1)
+        cfg = self.write_config(config_text(EMU))
+        proc = subprocess.Popen(self.daemon("--config", cfg, "--foreground"),
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 10
+            while EMU.count("sts", "GetCallerIdentity") == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)
+            start = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(timeout=8)
+            took = time.monotonic() - start
+            rest = proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertEqual(rc, 0, rest)
+        self.assertLess(took, 3.0, "SIGTERM waited for the stalled request")
+        self.assertNotIn("role source", rest, "declared itself ready after SIGTERM")
+
+    def test_sighup_reloads_valid_and_keeps_old_on_invalid(self):
+        cfg = self.write_config(config_text(EMU))
+        proc = subprocess.Popen(self.daemon("--config", cfg, "--foreground"),
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertIn("account 111111111111", proc.stderr.readline())
+            proc.send_signal(signal.SIGHUP)
+            self.assertIn(f"reload: {cfg} applied", proc.stderr.readline())
+            with open(cfg, "a") as f:
+                f.write("no_such_key = 1\n")
+            proc.send_signal(signal.SIGHUP)
+            diag = proc.stderr.readline()
+            self.assertIn("no_such_key", diag)
+            self.assertIn(f"{cfg}:", diag)
+            self.assertIn("keeping the running configuration", proc.stderr.readline())
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(timeout=5)
+            rest = proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertEqual(rc, 0, rest)
 
     def test_bad_credentials_exit_1_without_leaking(self):
         wrong = "y" * 40

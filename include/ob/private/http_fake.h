@@ -37,6 +37,7 @@ struct ob_http_fake {
 	size_t n_records;
 };
 
+/* Start empty / free every queued reply and recorded request. */
 void ob_http_fake_init(struct ob_http_fake *f);
 void ob_http_fake_clear(struct ob_http_fake *f);
 
@@ -45,6 +46,7 @@ void ob_http_fake_clear(struct ob_http_fake *f);
 void ob_http_fake_push(struct ob_http_fake *f, long status, const char *body,
 		       const char *date);
 
+/* The ops view of f; valid while f lives. */
 struct ob_http_ops ob_http_fake_ops(struct ob_http_fake *f);
 
 /* Value of header `name` (case-insensitive) in record i, copied into out;
