@@ -352,21 +352,18 @@ struct call {
 };
 
 /* Host (with port, as curl sends it) and path of url. */
-static int host_and_path(const char *url, char *host, size_t host_size, const char **path)
+static int host_and_path(const char *url, char *host, size_t host_size, const char **path,
+			 size_t *path_len)
 {
-	const char *h = strstr(url, "://"), *end;
-	size_t n;
+	struct ob_uri_parts u;
 
-	if (h == NULL)
+	if (ob_uri_split(url, &u) < 0 || u.has_userinfo || u.query != NULL ||
+	    u.has_fragment || u.authority_len >= host_size)
 		return -1;
-	h += 3;
-	end = h + strcspn(h, "/?");
-	n = (size_t)(end - h);
-	if (n == 0 || n >= host_size)
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	*path = *end == '/' ? end : "/";
+	memcpy(host, u.authority, u.authority_len);
+	host[u.authority_len] = '\0';
+	*path = u.path_len ? u.path : "/";
+	*path_len = u.path_len ? u.path_len : 1;
 	return 0;
 }
 
@@ -405,11 +402,11 @@ static int attempt(struct ob_aws *aws, const struct call *c, const char *url,
 	struct ob_http_request req;
 	char host[256];
 	const char *path;
-	size_t n = 0, i;
+	size_t path_len, n = 0, i;
 
 	if (ob_creds_provider_get(aws->opt.creds, &creds, err) < 0)
 		return -1;
-	if (host_and_path(url, host, sizeof(host), &path) < 0)
+	if (host_and_path(url, host, sizeof(host), &path, &path_len) < 0)
 		return ob_error_set(err, OB_ERR_INVALID, "bad endpoint URL for %s", c->service);
 
 	sh[n++] = (struct ob_sigv4_header){ "host", 4, host, strlen(host) };
@@ -421,7 +418,7 @@ static int attempt(struct ob_aws *aws, const struct call *c, const char *url,
 	memset(&sreq, 0, sizeof(sreq));
 	sreq.method = "POST";
 	sreq.path = path;
-	sreq.path_len = strcspn(path, "?");
+	sreq.path_len = path_len;
 	sreq.query = "";
 	sreq.query_len = 0;
 	sreq.headers = sh;

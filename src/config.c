@@ -17,6 +17,7 @@
  * are one concern with the grammar and are tested only through it.
  */
 #include "ob/config.h"
+#include "ob/uri.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -489,16 +490,17 @@ static const char *check_url(const char *s, bool *ret_https, const char **ret_ho
 			     size_t *ret_hostlen, const char **ret_path)
 {
 	const char *a, *end, *port = NULL, *host_end;
+	struct ob_uri_parts u;
 	size_t i;
 
-	if (strncmp(s, "https://", 8) == 0)
-		*ret_https = true, a = s + 8;
-	else if (strncmp(s, "http://", 7) == 0)
-		*ret_https = false, a = s + 7;
-	else
+	if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
 		return "an http:// or https:// URL";
-	end = a + strcspn(a, "/?#");
-	if (memchr(a, '@', (size_t)(end - a)) != NULL)
+	if (ob_uri_split(s, &u) < 0)
+		return "an http:// or https:// URL with a host";
+	*ret_https = u.https;
+	a = u.authority;
+	end = a + u.authority_len;
+	if (u.has_userinfo)
 		return "a URL without a user name or password";
 	if (*a == '[') {
 		host_end = memchr(a, ']', (size_t)(end - a));

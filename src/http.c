@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "ob/uri.h"
 #include "ob/version.h"
 
 #define MAX_ENDPOINTS 8
@@ -104,37 +105,24 @@ void ob_http_free(struct ob_http *http)
 	free(http);
 }
 
-/* "scheme://host[:port]" of url into key, and the loggable part of the URL
- * (everything before '?') into safe. Returns 0, or -1 for a URL that is not
- * absolute http(s). */
+/* The endpoint key "scheme://authority" of url, and the loggable part of
+ * the URL (scheme, authority, path: never the query, which may carry a
+ * presigned signature). Returns 0, or -1 for a URL that is not absolute
+ * http(s) or does not fit. */
 static int split_url(const char *url, char *key, size_t key_size, char *safe,
 		     size_t safe_size, int *is_https)
 {
-	const char *rest, *end;
-	size_t n;
+	struct ob_uri_parts u;
+	int n;
 
-	if (strncasecmp(url, "https://", 8) == 0) {
-		*is_https = 1;
-		rest = url + 8;
-	} else if (strncasecmp(url, "http://", 7) == 0) {
-		*is_https = 0;
-		rest = url + 7;
-	} else {
+	if (ob_uri_split(url, &u) < 0)
 		return -1;
-	}
-	end = rest + strcspn(rest, "/?#");
-	if (end == rest)
+	*is_https = u.https;
+	n = snprintf(key, key_size, "%s://%.*s", u.https ? "https" : "http",
+		     (int)u.authority_len, u.authority);
+	if (n < 0 || (size_t)n >= key_size)
 		return -1;
-	n = (size_t)(end - url);
-	if (n >= key_size)
-		return -1;
-	memcpy(key, url, n);
-	key[n] = '\0';
-	n = strcspn(url, "?#");
-	if (n >= safe_size)
-		n = safe_size - 1;
-	memcpy(safe, url, n);
-	safe[n] = '\0';
+	snprintf(safe, safe_size, "%s%.*s", key, (int)u.path_len, u.path);
 	return 0;
 }
 

@@ -9,6 +9,9 @@
  */
 #include "ob/uri.h"
 
+#include <string.h>
+#include <strings.h>
+
 static const char hex_upper[16] = "0123456789ABCDEF";
 
 bool ob_uri_unreserved(unsigned char c)
@@ -82,5 +85,39 @@ int ob_uri_decode(struct ob_buf *out, const char *s, size_t len)
 	}
 	out->len = (size_t)(w - out->data);
 	out->data[out->len] = '\0';
+	return 0;
+}
+
+int ob_uri_split(const char *url, struct ob_uri_parts *ret)
+{
+	const char *a, *end, *p;
+
+	memset(ret, 0, sizeof(*ret));
+	if (url == NULL)
+		return -1;
+	if (strncasecmp(url, "https://", 8) == 0) {
+		ret->https = true;
+		a = url + 8;
+	} else if (strncasecmp(url, "http://", 7) == 0) {
+		a = url + 7;
+	} else {
+		return -1;
+	}
+	end = a + strcspn(a, "/?#");
+	if (end == a)
+		return -1;
+	ret->authority = a;
+	ret->authority_len = (size_t)(end - a);
+	ret->has_userinfo = memchr(a, '@', ret->authority_len) != NULL;
+	p = end;
+	ret->path = p;
+	ret->path_len = *p == '/' ? strcspn(p, "?#") : 0;
+	p += ret->path_len;
+	if (*p == '?') {
+		ret->query = p + 1;
+		ret->query_len = strcspn(p + 1, "#");
+		p += 1 + ret->query_len;
+	}
+	ret->has_fragment = *p == '#';
 	return 0;
 }

@@ -180,6 +180,54 @@ START_TEST(round_trip_all_bytes)
 }
 END_TEST
 
+START_TEST(test_split)
+{
+	static const struct {
+		const char *url;
+		int rc;
+		bool https;
+		const char *authority, *path, *query;
+		bool fragment, userinfo;
+	} rows[] = {
+		{ "https://rds.eu-central-1.amazonaws.com/", 0, true,
+		  "rds.eu-central-1.amazonaws.com", "/", NULL, false, false },
+		{ "http://127.0.0.1:5000", 0, false, "127.0.0.1:5000", "", NULL, false, false },
+		{ "HTTP://[::1]:4566/a/b?x=1#f", 0, false, "[::1]:4566", "/a/b", "x=1", true, false },
+		{ "https://h?", 0, true, "h", "", "", false, false },
+		{ "https://u:p@h/x", 0, true, "u:p@h", "/x", NULL, false, true },
+		{ "https://h#", 0, true, "h", "", NULL, true, false },
+		{ "https://", -1, false, NULL, NULL, NULL, false, false },
+		{ "https:///x", -1, false, NULL, NULL, NULL, false, false },
+		{ "ftp://h/", -1, false, NULL, NULL, NULL, false, false },
+		{ "h/x", -1, false, NULL, NULL, NULL, false, false },
+		{ "", -1, false, NULL, NULL, NULL, false, false },
+	};
+	struct ob_uri_parts u;
+	size_t i;
+
+	ck_assert_int_eq(ob_uri_split(NULL, &u), -1);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		ck_assert_msg(ob_uri_split(rows[i].url, &u) == rows[i].rc, "%s", rows[i].url);
+		if (rows[i].rc < 0)
+			continue;
+		ck_assert_int_eq(u.https, rows[i].https);
+		ck_assert_uint_eq(u.authority_len, strlen(rows[i].authority));
+		ck_assert_int_eq(strncmp(u.authority, rows[i].authority, u.authority_len), 0);
+		ck_assert_uint_eq(u.path_len, strlen(rows[i].path));
+		ck_assert_int_eq(strncmp(u.path, rows[i].path, u.path_len), 0);
+		if (rows[i].query == NULL) {
+			ck_assert_ptr_null(u.query);
+		} else {
+			ck_assert_ptr_nonnull(u.query);
+			ck_assert_uint_eq(u.query_len, strlen(rows[i].query));
+			ck_assert_int_eq(strncmp(u.query, rows[i].query, u.query_len), 0);
+		}
+		ck_assert_int_eq(u.has_fragment, rows[i].fragment);
+		ck_assert_int_eq(u.has_userinfo, rows[i].userinfo);
+	}
+}
+END_TEST
+
 Suite *ob_suite_uri(void)
 {
 	Suite *s = suite_create("uri");
@@ -195,6 +243,7 @@ Suite *ob_suite_uri(void)
 	tcase_add_test(tc, decode_truncated_and_bad_escapes);
 	tcase_add_test(tc, decode_empty_and_nul);
 	tcase_add_test(tc, round_trip_all_bytes);
+	tcase_add_test(tc, test_split);
 	suite_add_tcase(s, tc);
 	return s;
 }

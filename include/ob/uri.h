@@ -25,4 +25,23 @@ int ob_uri_decode(struct ob_buf *out, const char *s, size_t len);
 /* True for the unreserved bytes A-Z a-z 0-9 - _ . ~ */
 bool ob_uri_unreserved(unsigned char c);
 
+/* The parts of an absolute http(s) URL, pointing into the string. */
+struct ob_uri_parts {
+	bool https;
+	const char *authority;   /* "host[:port]" or "user@host:port", as written */
+	size_t authority_len;
+	const char *path;        /* from the first '/' up to '?' or '#'; "" if none */
+	size_t path_len;
+	const char *query;       /* after '?', up to '#'; NULL when there is no '?' */
+	size_t query_len;
+	bool has_fragment;
+	bool has_userinfo;       /* an '@' in the authority */
+};
+
+/* Split url ("http://" or "https://", case-insensitive, then a non-empty
+ * authority). The one URL splitter of the project: the transport, the
+ * request core and the configuration checks agree on what a URL means.
+ * Returns 0, or -1 for anything else. No allocation. */
+int ob_uri_split(const char *url, struct ob_uri_parts *ret);
+
 #endif
