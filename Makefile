@@ -57,6 +57,7 @@ LIB_SRCS := \
 	src/buf.c \
 	src/clock.c \
 	src/uri.c \
+	src/awsid.c \
 	src/sigv4.c \
 	src/http.c \
 	src/retry.c \
@@ -81,6 +82,7 @@ TEST_SRCS := \
 	tests/check_buf.c \
 	tests/check_clock.c \
 	tests/check_uri.c \
+	tests/check_awsid.c \
 	tests/check_sigv4.c \
 	tests/check_retry.c \
 	tests/check_http.c \

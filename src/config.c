@@ -12,11 +12,13 @@
  * a line that could not be split into key and value. The file text and every
  * copy of a value are wiped before they are freed.
  *
- * It is longer than most modules because the value checkers (regions, URLs,
- * ARNs, KMS key forms, globs, tags, UTF-8) live here as small statics; they
- * are one concern with the grammar and are tested only through it.
+ * What an AWS identifier looks like (regions, accounts, ARNs, KMS keys,
+ * topic and queue names, globs, tags) is ob/awsid.h's to say, so that the vault
+ * judges announcements by the same rules; this file picks the message. The URL,
+ * UTF-8, integer and duration checkers are part of the grammar and stay here.
  */
 #include "ob/config.h"
+#include "ob/awsid.h"
 #include "ob/uri.h"
 
 #include <errno.h>
@@ -379,111 +381,6 @@ static const char *check_bytes(const char *s, size_t n)
 	return NULL;
 }
 
-/* eu-central-1, us-gov-west-1, cn-north-1: xx(-word)+-digits */
-static bool region_ok(const char *s, size_t n)
-{
-	size_t i = 0, parts = 0, start;
-
-	if (n > 32)
-		return false;
-	while (i <= n) {
-		start = i;
-		while (i < n && s[i] != '-')
-			i++;
-		if (i == start)
-			return false;
-		if (parts == 0 && !(i - start == 2 && all_of(s, 2, is_lower)))
-			return false;
-		if (parts > 0 && i < n && !all_of(s + start, i - start, is_lower))
-			return false;
-		if (i == n && !(parts >= 2 && i - start <= 2 && all_of(s + start, i - start, is_digit)))
-			return false;
-		parts++;
-		i++;
-	}
-	return true;
-}
-
-static bool account_ok(const char *s, size_t n)
-{
-	return n == 12 && all_of(s, n, is_digit);
-}
-
-static bool topic_char(unsigned char c) { return is_alnum(c) || c == '-' || c == '_'; }
-
-/* "arn:<partition>:<service>:<region>:<account>:<resource>"; *ret_res points
- * at the resource. */
-static bool arn_ok(const char *s, const char *service, const char **ret_res)
-{
-	const char *f[4], *end;
-	size_t len[4], i;
-
-	if (strncmp(s, "arn:", 4) != 0)
-		return false;
-	s += 4;
-	for (i = 0; i < 4; i++) {
-		end = strchr(s, ':');
-		if (end == NULL)
-			return false;
-		f[i] = s;
-		len[i] = (size_t)(end - s);
-		s = end + 1;
-	}
-	if (len[0] < 3 || strncmp(f[0], "aws", 3) != 0 || !span_eq(f[1], len[1], service) ||
-	    !region_ok(f[2], len[2]) || !account_ok(f[3], len[3]) || *s == '\0')
-		return false;
-	for (i = 0; i < len[0]; i++)
-		if (!is_lower((unsigned char)f[0][i]) && f[0][i] != '-')
-			return false;
-	*ret_res = s;
-	return true;
-}
-
-static bool uuid_ok(const char *s)
-{
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-	size_t i;
-
-	if (strlen(s) != sizeof(shape) - 1)
-		return false;
-	for (i = 0; shape[i] != '\0'; i++)
-		if (shape[i] == '-' ? s[i] != '-' : !is_hex((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-static bool key_id_ok(const char *s)
-{
-	if (strncmp(s, "mrk-", 4) == 0)
-		return strlen(s) == 36 && all_of(s + 4, 32, is_hex);
-	return uuid_ok(s);
-}
-
-static bool alias_char(unsigned char c) { return topic_char(c) || c == '/'; }
-
-static bool alias_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return strncmp(s, "alias/", 6) == 0 && n > 6 && n <= 256 && all_of(s, n, alias_char);
-}
-
-static const char *check_kms_key(const char *s)
-{
-	const char *res;
-
-	if (strncmp(s, "alias/aws/", 10) == 0 || strstr(s, ":alias/aws/") != NULL)
-		return "a customer managed KMS key: AWS managed keys (alias/aws/...) cannot be shared";
-	if (strncmp(s, "arn:", 4) == 0) {
-		if (arn_ok(s, "kms", &res) &&
-		    ((strncmp(res, "key/", 4) == 0 && key_id_ok(res + 4)) || alias_ok(res)))
-			return NULL;
-	} else if (key_id_ok(s) || alias_ok(s)) {
-		return NULL;
-	}
-	return "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), alias ARN, key id or alias/<name>";
-}
-
 /* http:// or https://, a host, an optional port, no user name or password.
  * *ret_https says which; *ret_path points after the authority. */
 static const char *check_url(const char *s, bool *ret_https, const char **ret_host,
@@ -548,61 +445,14 @@ static const char *check_url(const char *s, bool *ret_https, const char **ret_ho
 static const char *check_queue_url(const char *s)
 {
 	static const char want[] = "an SQS queue URL such as https://sqs.<region>.amazonaws.com/<account>/<queue>";
-	const char *host, *path, *name, *why;
-	size_t hostlen, n;
+	const char *host, *path, *why;
+	size_t hostlen;
 	bool https;
 
 	why = check_url(s, &https, &host, &hostlen, &path);
 	if (why != NULL)
 		return strcmp(why, "an http:// or https:// URL") == 0 ? want : why;
-	if (path[0] != '/' || !account_ok(path + 1, strcspn(path + 1, "/")) || path[13] != '/')
-		return want;
-	name = path + 14;
-	n = strlen(name);
-	if (n > 5 && strcmp(name + n - 5, ".fifo") == 0)
-		n -= 5;
-	if (n < 1 || n > 80 || !all_of(name, n, topic_char))
-		return want;
-	return NULL;
-}
-
-/* SNS topic name: 1-256 letters, digits, - and _, ".fifo" for FIFO topics. */
-static bool topic_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n > 5 && strcmp(s + n - 5, ".fifo") == 0)
-		n -= 5;
-	return n >= 1 && n <= 256 && all_of(s, n, topic_char);
-}
-
-static bool glob_char(unsigned char c) { return is_alnum(c) || c == '-' || c == '*' || c == '?'; }
-
-static bool glob_ok(const char *s, size_t n)
-{
-	size_t i = 0, start;
-
-	while (i < n) {
-		if (s[i] != '[') {
-			if (!glob_char((unsigned char)s[i]))
-				return false;
-			i++;
-			continue;
-		}
-		i++;
-		if (i < n && (s[i] == '!' || s[i] == '^'))
-			i++;
-		start = i;
-		while (i < n && s[i] != ']') {
-			if (!is_alnum((unsigned char)s[i]) && s[i] != '-')
-				return false;
-			i++;
-		}
-		if (i == n || i == start)
-			return false;
-		i++;
-	}
-	return true;
+	return ob_awsid_sqs_queue_path_ok(path) ? NULL : want;
 }
 
 /* Split a comma list, check each item, and build "a,b" in *ret. */
@@ -632,22 +482,13 @@ static const char *check_list(const char *s, bool (*item_ok)(const char *, size_
 	return NULL;
 }
 
-static bool tag_char(unsigned char c)
-{
-	return c >= 0x80 || is_alnum(c) || strchr(" _.:/=+-@", c) != NULL;
-}
-
+/* key=value; the first '=' separates them. */
 static const char *check_tag(const char *s)
 {
 	const char *eq = strchr(s, '=');
-	size_t klen, vlen;
 
-	if (eq == NULL)
-		return "a tag as key=value, e.g. backup=offsite";
-	klen = (size_t)(eq - s);
-	vlen = strlen(eq + 1);
-	if (klen == 0 || klen > 128 || vlen > 256 || !all_of(s, klen, tag_char) ||
-	    !all_of(eq + 1, vlen, tag_char))
+	if (eq == NULL || !ob_awsid_tag_key_ok(s, (size_t)(eq - s)) ||
+	    !ob_awsid_tag_value_ok(eq + 1, strlen(eq + 1)))
 		return "a tag as key=value, e.g. backup=offsite";
 	return NULL;
 }
@@ -733,14 +574,13 @@ static bool is_string_type(enum key_type t)
 	return t != KT_ENUM && t != KT_DURATION && t != KT_INTEGER;
 }
 
-static bool account_span_ok(const char *s, size_t n) { return account_ok(s, n); }
-
 /* Check v for k and store it. On a bad value report it at line (0 = the
  * table's own default, which the tests keep valid) and return -1. */
 static int store(struct parse *p, const struct key_def *k, const char *v, unsigned line)
 {
 	char want[192], q[ECHO_BUF];
-	const char *why = NULL, *res, *host, *path;
+	const char *why = NULL, *host, *path;
+	struct ob_awsid_arn arn;
 	char *norm = NULL, **sp;
 	size_t hostlen, i;
 	int64_t ms;
@@ -786,7 +626,7 @@ static int store(struct parse *p, const struct key_def *k, const char *v, unsign
 			why = "an absolute path";
 		break;
 	case KT_REGION:
-		if (!region_ok(v, strlen(v)))
+		if (!ob_awsid_region_ok(v, strlen(v)))
 			why = "an AWS region such as eu-central-1";
 		break;
 	case KT_URL:
@@ -801,7 +641,7 @@ static int store(struct parse *p, const struct key_def *k, const char *v, unsign
 		why = check_queue_url(v);
 		break;
 	case KT_ACCESS_KEY_ID:
-		if (strlen(v) < 16 || strlen(v) > 128 || !all_of(v, strlen(v), is_alnum))
+		if (!ob_awsid_access_key_id_ok(v, strlen(v)))
 			why = "16 to 128 letters and digits";
 		break;
 	case KT_SECRET:
@@ -809,31 +649,35 @@ static int store(struct parse *p, const struct key_def *k, const char *v, unsign
 			why = "at most 128 printable characters without blanks";
 		break;
 	case KT_ACCOUNT:
-		if (!account_ok(v, strlen(v)))
+		if (!ob_awsid_account_ok(v, strlen(v)))
 			why = "a 12-digit AWS account id";
 		break;
 	case KT_ACCOUNT_LIST:
-		why = check_list(v, account_span_ok, "a comma-separated list of 12-digit AWS account ids",
+		why = check_list(v, ob_awsid_account_ok, "a comma-separated list of 12-digit AWS account ids",
 				 &norm);
 		if (why == NULL && norm == NULL)
 			goto nomem;
 		break;
 	case KT_GLOB_LIST:
-		why = check_list(v, glob_ok,
+		why = check_list(v, ob_awsid_glob_ok,
 				 "a comma-separated list of globs on DB identifiers (letters, digits, -, *, ?, [...])",
 				 &norm);
 		if (why == NULL && norm == NULL)
 			goto nomem;
 		break;
 	case KT_ARN:
-		if (!arn_ok(v, k->arg, &res) || (strcmp(k->arg, "sns") == 0 && !topic_ok(res))) {
+		if (ob_awsid_arn_split(v, &arn) < 0 || !span_eq(arn.service, arn.service_len, k->arg) ||
+		    (strcmp(k->arg, "sns") == 0 && !ob_awsid_sns_topic_ok(arn.resource, arn.resource_len))) {
 			snprintf(want, sizeof(want), "an %s ARN such as arn:aws:%s:<region>:<account>:<name>",
 				 k->arg, k->arg);
 			why = want;
 		}
 		break;
 	case KT_KMS_KEY:
-		why = check_kms_key(v);
+		if (ob_awsid_kms_key_aws_managed(v))
+			why = "a customer managed KMS key: AWS managed keys (alias/aws/...) cannot be shared";
+		else if (!ob_awsid_kms_key_ok(v))
+			why = "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), alias ARN, key id or alias/<name>";
 		break;
 	case KT_TAG:
 		why = check_tag(v);
@@ -1168,14 +1012,8 @@ static void check_queue_url_rules(struct parse *p)
 		return;
 	}
 	/* sqs.<region>.amazonaws.com: the queue must be in the region we sign for */
-	if (endpoint || !p->seen[ir].valid || hostlen < 4 || strncmp(host, "sqs.", 4) != 0)
-		return;
-	region = host + 4;
-	rlen = strcspn(region, ".");
-	if (rlen > hostlen - 4)
-		return;
-	if ((span_eq(region + rlen, hostlen - 4 - rlen, ".amazonaws.com") ||
-	     span_eq(region + rlen, hostlen - 4 - rlen, ".amazonaws.com.cn")) &&
+	if (!endpoint && p->seen[ir].valid &&
+	    ob_awsid_sqs_host_region(host, hostlen, &region, &rlen) &&
 	    !span_eq(region, rlen, p->cfg->region))
 		add_diag(p, p->seen[iq].line, "queue_url: the queue is not in region %s",
 			 p->cfg->region);

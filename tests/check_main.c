@@ -16,6 +16,7 @@ int main(void)
 	srunner_add_suite(sr, ob_suite_buf());
 	srunner_add_suite(sr, ob_suite_clock());
 	srunner_add_suite(sr, ob_suite_uri());
+	srunner_add_suite(sr, ob_suite_awsid());
 	srunner_add_suite(sr, ob_suite_sigv4());
 	srunner_add_suite(sr, ob_suite_retry());
 	srunner_add_suite(sr, ob_suite_http());

@@ -11,6 +11,7 @@ Suite *ob_suite_error(void);
 Suite *ob_suite_buf(void);
 Suite *ob_suite_clock(void);
 Suite *ob_suite_uri(void);
+Suite *ob_suite_awsid(void);
 Suite *ob_suite_sigv4(void);
 Suite *ob_suite_retry(void);
 Suite *ob_suite_http(void);
