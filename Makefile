@@ -160,14 +160,17 @@ integration: $(DAEMON) $(CTL) $(PROBE)
 bench: deps $(BENCH)
 	@sh tests/bench/run.sh $(BUILD)
 
+# The configuration file is installed only when absent: make install must
+# never overwrite an operator's settings (the Debian package marks it a
+# conffile). It holds no secret as shipped; a static secret needs mode 0600.
 install: $(DAEMON) $(CTL)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR) \
 		$(DESTDIR)$(UNITDIR)
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/offsite-backupd
 	install -m 0755 $(CTL) $(DESTDIR)$(BINDIR)/offsite-backupctl
 	install -m 0644 systemd/offsite-backup.service $(DESTDIR)$(UNITDIR)/offsite-backup.service
-	# Holds no secret as shipped; a static secret needs 0600 (see docs).
-	install -m 0640 etc/offsite-backup.conf $(DESTDIR)$(SYSCONFDIR)/offsite-backup.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/offsite-backup.conf ] || \
+		install -m 0640 etc/offsite-backup.conf $(DESTDIR)$(SYSCONFDIR)/offsite-backup.conf
 
 clean:
 	rm -rf build build-asan

@@ -122,6 +122,8 @@ void ob_buf_clear(struct ob_buf *b)
 {
 	if (b == NULL)
 		return;
+	if (b->sensitive && b->data != NULL)
+		OPENSSL_cleanse(b->data, b->cap);
 	free(b->data);
 	b->data = NULL;
 	b->len = 0;

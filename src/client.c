@@ -5,6 +5,17 @@
 
 #include <string.h>
 
+/* The transport's progress callback: a stop request aborts the transfer in
+ * flight instead of waiting out its timeout. */
+static int on_progress(void *ctx)
+{
+	const struct ob_client *c = ctx;
+
+	if (c->opt.stop != NULL && *c->opt.stop)
+		return 1;
+	return c->opt.progress != NULL ? c->opt.progress(c->opt.progress_ctx) : 0;
+}
+
 int ob_client_init(struct ob_client *c, const struct ob_config *cfg,
 		   const struct ob_client_options *opt, struct ob_error *err)
 {
@@ -13,11 +24,11 @@ int ob_client_init(struct ob_client *c, const struct ob_config *cfg,
 	struct ob_aws_options aopt;
 
 	memset(c, 0, sizeof(*c));
+	if (opt != NULL)
+		c->opt = *opt;
 	memset(&hopt, 0, sizeof(hopt));
-	if (opt != NULL) {
-		hopt.progress = opt->progress;
-		hopt.progress_ctx = opt->progress_ctx;
-	}
+	hopt.progress = on_progress;
+	hopt.progress_ctx = c;
 	c->http = ob_http_new(&hopt, err);
 	if (c->http == NULL)
 		goto fail;
@@ -37,10 +48,8 @@ int ob_client_init(struct ob_client *c, const struct ob_config *cfg,
 	aopt.endpoint_url = cfg->endpoint_url;
 	aopt.http = ob_http_ops(c->http);
 	aopt.creds = c->creds;
-	if (opt != NULL) {
-		aopt.stop = opt->stop;
-		aopt.max_attempts = opt->max_attempts;
-	}
+	aopt.stop = c->opt.stop;
+	aopt.max_attempts = c->opt.max_attempts;
 	c->aws = ob_aws_new(&aopt, err);
 	if (c->aws == NULL)
 		goto fail;

@@ -162,8 +162,9 @@ static int env_read(const char *name, size_t max, bool optional, char **ret,
 	return *ret == NULL ? -1 : 0;
 }
 
-/* The environment is read on every get so a restart-free rotation works;
- * copies keep the handed-out pointers stable until the next get. */
+/* The environment is read on every get: three getenv() calls and copies,
+ * small next to a signature, and it keeps this source free of cached
+ * state. Copies keep the handed-out pointers stable until the next get. */
 static int env_load(struct ob_creds_provider *p, struct ob_error *err)
 {
 	struct cred_set next = { 0 };
@@ -261,6 +262,7 @@ static int imds_token_fetch(struct ob_creds_provider *p, struct ob_error *err)
 
 	imds_token_drop(p);
 	ob_http_response_init(&resp);
+	resp.body.sensitive = true; /* IMDS tokens and credential documents */
 	if (imds_perform(p, "PUT", IMDS_TOKEN_PATH, hdr, 1, &resp, err) < 0)
 		goto out;
 	if (resp.status != 200) {
@@ -497,6 +499,7 @@ static int imds_fetch(struct ob_creds_provider *p, struct cred_set *ret, struct 
 	int rc = -1;
 
 	ob_http_response_init(&resp);
+	resp.body.sensitive = true; /* IMDS tokens and credential documents */
 	if (imds_get(p, IMDS_ROLES_PATH, &resp, err) < 0)
 		goto out;
 	if (resp.status == 404) {

@@ -52,8 +52,6 @@ static int curl_ready;
 void ob_http_response_init(struct ob_http_response *resp)
 {
 	memset(resp, 0, sizeof(*resp));
-	/* Bodies may carry credentials (IMDS) and arrive in pieces. */
-	resp->body.sensitive = true;
 }
 
 void ob_http_response_clear(struct ob_http_response *resp)
@@ -264,17 +262,22 @@ static int set_method(CURL *c, const struct ob_http_request *req)
 	return 0;
 }
 
+static int token_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (s == NULL || *p == '\0')
+		return 0;
+	for (; *p; p++)
+		if (!ob_uri_tchar(*p))
+			return 0;
+	return 1;
+}
+
 /* A header name is an RFC 7230 token; a value may not break the line. */
 static int header_ok(const struct ob_http_header *h)
 {
-	const unsigned char *p;
-
-	if (h->name == NULL || h->value == NULL || h->name[0] == '\0')
-		return 0;
-	for (p = (const unsigned char *)h->name; *p; p++)
-		if (*p <= 0x20 || *p >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", *p) != NULL)
-			return 0;
-	return strpbrk(h->value, "\r\n") == NULL;
+	return token_ok(h->name) && h->value != NULL && strpbrk(h->value, "\r\n") == NULL;
 }
 
 static int perform(void *ctx, const struct ob_http_request *req,
@@ -284,7 +287,7 @@ static int perform(void *ctx, const struct ob_http_request *req,
 	struct transfer t;
 	struct curl_slist *hdrs = NULL, *tmp;
 	char key[512], safe[1024], errbuf[CURL_ERROR_SIZE];
-	struct ob_buf line = { NULL, 0, 0, 0, true };
+	struct ob_buf line = { .sensitive = true };
 	int is_https, rc = -1;
 	long timeout;
 	CURLcode cc;
@@ -298,7 +301,9 @@ static int perform(void *ctx, const struct ob_http_request *req,
 	resp->date[0] = '\0';
 	resp->request_id[0] = '\0';
 
-	if (req->method == NULL || req->url == NULL ||
+	if (!token_ok(req->method))
+		return ob_error_set(err, OB_ERR_INVALID, "bad HTTP method");
+	if (req->url == NULL ||
 	    split_url(req->url, key, sizeof(key), safe, sizeof(safe), &is_https) < 0)
 		return ob_error_set(err, OB_ERR_INVALID, "not an absolute http(s) URL");
 	if (!is_https && !req->allow_plain_http)
@@ -308,7 +313,7 @@ static int perform(void *ctx, const struct ob_http_request *req,
 	c = handle_for(http, key);
 	if (c == NULL)
 		return ob_error_set(err, OB_ERR_NOMEM, "out of memory (curl handle)");
-	curl_easy_reset(c);
+	/* The handle was reset after its previous transfer (see out:). */
 
 	for (i = 0; i < req->n_headers; i++) {
 		if (!header_ok(&req->headers[i])) {

@@ -84,20 +84,13 @@ static int install_signals(void)
 	return 0;
 }
 
-/* libcurl calls this about once a second during a transfer: a stop request
- * aborts the request in flight instead of waiting out its timeout. */
-static int on_progress(void *ctx)
-{
-	(void)ctx;
-	return stop_requested ? 1 : 0;
-}
-
-/* Wait for signals until asked to stop. The signals stay blocked except
- * inside sigsuspend(), so one that arrives between the flag checks and the
- * wait is not lost. SIGHUP re-reads the file: a valid one replaces the
- * reloadable settings (log_level today; the job settings join with the
- * roles; credentials and endpoints need a restart), an invalid one is reported line by line and the running
- * configuration stays. */
+/* Run until asked to stop. Signals are blocked only around the check of the
+ * flags and the wait, so none is lost between them, while the work (a
+ * reload today, the job loop later) runs with them unblocked, so a SIGTERM
+ * still aborts a request in flight. SIGHUP re-reads the file: a valid one
+ * replaces the reloadable settings (log_level today; the job settings join
+ * with the roles; credentials and endpoints need a restart), an invalid one
+ * is reported line by line and the running configuration stays. */
 static void serve(const char *config_path, struct ob_config **cfg)
 {
 	struct ob_config *fresh;
@@ -107,28 +100,28 @@ static void serve(const char *config_path, struct ob_config **cfg)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	while (!stop_requested) {
-		if (reload_requested) {
-			reload_requested = 0;
-			sd_notify(0, "RELOADING=1");
-			fresh = load_config(config_path);
-			if (fresh == NULL) {
-				ob_log(OB_LOG_ERR, "reload: %s is invalid; keeping the running configuration",
-				       config_path);
-			} else {
-				ob_config_forget_secret(fresh);
-				ob_log_set_level(fresh->log_level);
-				ob_log(OB_LOG_INFO, "reload: %s applied (log_level)", config_path);
-				ob_config_free(*cfg);
-				*cfg = fresh;
-			}
-			sd_notify(0, "READY=1");
-			continue;
+	for (;;) {
+		sigprocmask(SIG_BLOCK, &block, &old);
+		while (!stop_requested && !reload_requested)
+			sigsuspend(&old);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (stop_requested)
+			return;
+		reload_requested = 0;
+		sd_notify(0, "RELOADING=1");
+		fresh = load_config(config_path);
+		if (fresh == NULL) {
+			ob_log(OB_LOG_ERR, "reload: %s is invalid; keeping the running configuration",
+			       config_path);
+		} else {
+			ob_config_forget_secret(fresh);
+			ob_log_set_level(fresh->log_level);
+			ob_log(OB_LOG_INFO, "reload: %s applied (log_level)", config_path);
+			ob_config_free(*cfg);
+			*cfg = fresh;
 		}
-		sigsuspend(&old);
+		sd_notify(0, "READY=1");
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* Keep secrets out of core files: no dumps, and not ptrace-attachable by
@@ -161,6 +154,7 @@ int main(int argc, char **argv)
 	char line[1024];
 
 	memset(&client, 0, sizeof(client));
+	no_core_dumps(); /* before the configuration (and its secret) is read */
 	while ((ch = getopt_long(argc, argv, "c:nfVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
@@ -186,7 +180,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	no_core_dumps();
 	ob_log_init("offsite-backupd", foreground || getenv("JOURNAL_STREAM") == NULL,
 		    cfg->log_level);
 	if (install_signals() < 0) {
@@ -195,7 +188,6 @@ int main(int argc, char **argv)
 	}
 	memset(&copt, 0, sizeof(copt));
 	copt.stop = &stop_requested;
-	copt.progress = on_progress;
 	if (ob_client_init(&client, cfg, &copt, &err) < 0) {
 		ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
 		goto out;

@@ -131,20 +131,6 @@ static void hex32(const unsigned char in[32], char out[65])
 	out[64] = '\0';
 }
 
-/* RFC 9110 token characters (header names, methods). */
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-	case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-		return true;
-	default:
-		return false;
-	}
-}
-
 static bool all_unreserved(const char *s, size_t n)
 {
 	size_t i;
@@ -544,7 +530,7 @@ static int check_request(const struct ob_sigv4_request *req, struct ob_error *er
 	if (n > MAX_METHOD_LEN)
 		return invalid(err, "request method is too long");
 	for (i = 0; i < n; i++)
-		if (!is_tchar((unsigned char)req->method[i]))
+		if (!ob_uri_tchar((unsigned char)req->method[i]))
 			return invalid(err, "request method has a character not allowed in a token");
 	if (req->path == NULL && req->path_len > 0)
 		return invalid(err, "request path is NULL");
@@ -669,7 +655,7 @@ static int canon_headers(struct ob_sigv4 *s, const struct ob_sigv4_request *req,
 					    "sigv4: header %zu: name longer than %d bytes", i,
 					    OB_SIGV4_MAX_NAME_LEN);
 		for (j = 0; j < h->name_len; j++)
-			if (!is_tchar((unsigned char)h->name[j]))
+			if (!ob_uri_tchar((unsigned char)h->name[j]))
 				return ob_error_set(err, OB_ERR_INVALID,
 						    "sigv4: header %zu: name has a character not "
 						    "allowed in HTTP header names", i);

@@ -6,15 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int is_account_id(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < 12; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return s[12] == '\0';
-}
+#include "ob/awsid.h"
 
 int ob_sts_get_caller_identity(struct ob_aws *aws, struct ob_sts_identity *ret,
 			       struct ob_error *err)
@@ -33,7 +25,7 @@ int ob_sts_get_caller_identity(struct ob_aws *aws, struct ob_sts_identity *ret,
 	account = ob_xml_path_text(r, "Account");
 	arn = ob_xml_path_text(r, "Arn");
 	uid = ob_xml_path_text(r, "UserId");
-	if (account == NULL || !is_account_id(account)) {
+	if (account == NULL || !ob_awsid_account_ok(account, strlen(account))) {
 		ob_error_set(err, OB_ERR_PARSE, "GetCallerIdentity: no 12-digit account in the answer");
 		goto out;
 	}

@@ -20,6 +20,19 @@ bool ob_uri_unreserved(unsigned char c)
 	       (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
 }
 
+bool ob_uri_tchar(unsigned char c)
+{
+	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+		return true;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
+	case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+		return true;
+	default:
+		return false;
+	}
+}
+
 int ob_uri_encode(struct ob_buf *out, const char *s, size_t len, bool keep_slash)
 {
 	const unsigned char *p = (const unsigned char *)s;

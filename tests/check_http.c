@@ -73,6 +73,28 @@ START_TEST(test_header_injection_refused)
 }
 END_TEST
 
+START_TEST(test_bad_method_refused)
+{
+	static const char *const bad[] = { "", "GET /x", "GE\r\nT", NULL };
+	struct ob_http_ops ops = ob_http_ops(http);
+	struct ob_http_response resp;
+	struct ob_http_request req;
+	struct ob_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&req, 0, sizeof(req));
+		req.method = bad[i];
+		req.url = "http://127.0.0.1:1/";
+		req.allow_plain_http = true;
+		ob_http_response_init(&resp);
+		ck_assert_int_eq(ops.perform(ops.ctx, &req, &resp, &err), -1);
+		ck_assert_int_eq(err.kind, OB_ERR_INVALID);
+		ob_http_response_clear(&resp);
+	}
+}
+END_TEST
+
 START_TEST(test_good_header_reaches_transport)
 {
 	static const struct ob_http_header ok = { "X-Amz-Target", "AmazonSQS.ReceiveMessage" };
@@ -122,6 +144,7 @@ Suite *ob_suite_http(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_header_injection_refused);
+	tcase_add_test(tc, test_bad_method_refused);
 	tcase_add_test(tc, test_good_header_reaches_transport);
 	tcase_add_test(tc, test_url_refusals);
 	tcase_add_test(tc, test_transport_error_hides_query);

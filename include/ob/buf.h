@@ -38,7 +38,8 @@ int ob_buf_printf(struct ob_buf *b, const char *fmt, ...)
 /* Forget the contents but keep the allocation. */
 void ob_buf_reset(struct ob_buf *b);
 
-/* Free the allocation; b becomes empty and reusable. NULL is a no-op. */
+/* Free the allocation (wiping it first when b->sensitive); b becomes empty
+ * and reusable, keeping max and sensitive. NULL is a no-op. */
 void ob_buf_clear(struct ob_buf *b);
 
 /* Wipe the whole allocation with OPENSSL_cleanse(), then free it. */

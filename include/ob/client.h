@@ -14,21 +14,27 @@
 #include "ob/creds.h"
 #include "ob/http.h"
 
-struct ob_client {
-	struct ob_http *http;
-	struct ob_creds_provider *creds;
-	struct ob_aws *aws;
-};
-
 struct ob_client_options {
-	const volatile sig_atomic_t *stop; /* see struct ob_aws_options.stop */
-	int (*progress)(void *ctx);        /* see struct ob_http_options */
+	/* When set, no new attempt or backoff starts (struct ob_aws_options)
+	 * and the transfer in flight is aborted within about a second. */
+	const volatile sig_atomic_t *stop;
+	/* Also called about once a second during transfers (e.g. to ping the
+	 * systemd watchdog); non-zero aborts like stop. May be NULL. */
+	int (*progress)(void *ctx);
 	void *progress_ctx;
 	unsigned max_attempts;             /* 0 = AWS standard mode default */
 };
 
+struct ob_client {
+	struct ob_http *http;
+	struct ob_creds_provider *creds;
+	struct ob_aws *aws;
+	struct ob_client_options opt;      /* the transport's progress context */
+};
+
 /* Build the stack for cfg ([daemon] region, [aws] section). No network I/O
- * happens here. 0, or -1 + err; on failure nothing is left allocated. */
+ * happens here. c must stay where it is while in use (the transport points
+ * at it). 0, or -1 + err; on failure nothing is left allocated. */
 int ob_client_init(struct ob_client *c, const struct ob_config *cfg,
 		   const struct ob_client_options *opt, struct ob_error *err);
 

@@ -25,6 +25,9 @@ int ob_uri_decode(struct ob_buf *out, const char *s, size_t len);
 /* True for the unreserved bytes A-Z a-z 0-9 - _ . ~ */
 bool ob_uri_unreserved(unsigned char c);
 
+/* True for an RFC 7230 token byte (header names, methods). */
+bool ob_uri_tchar(unsigned char c);
+
 /* The parts of an absolute http(s) URL, pointing into the string. */
 struct ob_uri_parts {
 	bool https;
