@@ -282,7 +282,6 @@ static int imds_token_fetch(struct ob_creds_provider *p, struct ob_error *err)
 				   IMDS_TOKEN_TTL_S * 1000LL - IMDS_TOKEN_SLACK_MS;
 	rc = 0;
 out:
-	ob_buf_cleanse(&resp.body);
 	ob_http_response_clear(&resp);
 	return rc;
 }
@@ -533,7 +532,6 @@ static int imds_fetch(struct ob_creds_provider *p, struct cred_set *ret, struct 
 	}
 	rc = 0;
 out:
-	ob_buf_cleanse(&resp.body);
 	ob_http_response_clear(&resp);
 	return rc;
 }
