@@ -68,8 +68,14 @@ LIB_SRCS := \
 	src/sts.c \
 	src/sqs.c \
 	src/rds.c \
+	src/sns.c \
 	src/config.c \
-	src/log.c
+	src/log.c \
+	src/fsm.c \
+	src/store.c \
+	src/event.c \
+	src/ident.c \
+	src/announce.c
 
 DAEMON_SRCS := src/main.c
 CTL_SRCS    := src/ctl_main.c
@@ -90,7 +96,12 @@ TEST_SRCS := \
 	tests/check_aws.c \
 	tests/check_creds.c \
 	tests/check_config.c \
-	tests/check_clients.c
+	tests/check_clients.c \
+	tests/check_fsm.c \
+	tests/check_store.c \
+	tests/check_event.c \
+	tests/check_ident.c \
+	tests/check_announce.c
 
 SUITE_SRCS := tests/sigv4_suite.c
 PROBE_SRCS := tests/integration/ob_probe.c

@@ -95,6 +95,8 @@ const char *ob_error_kind_name(enum ob_err_kind kind)
 	case OB_ERR_AWS: return "aws";
 	case OB_ERR_CREDS: return "credentials";
 	case OB_ERR_CANCELLED: return "cancelled";
+	case OB_ERR_CONFLICT: return "conflict";
+	case OB_ERR_NOTFOUND: return "not found";
 	}
 	return "unknown";
 }

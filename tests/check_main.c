@@ -25,6 +25,11 @@ int main(void)
 	srunner_add_suite(sr, ob_suite_creds());
 	srunner_add_suite(sr, ob_suite_config());
 	srunner_add_suite(sr, ob_suite_clients());
+	srunner_add_suite(sr, ob_suite_fsm());
+	srunner_add_suite(sr, ob_suite_store());
+	srunner_add_suite(sr, ob_suite_event());
+	srunner_add_suite(sr, ob_suite_ident());
+	srunner_add_suite(sr, ob_suite_announce());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	/* A plain closing line of our own, on stdout after everything the

@@ -20,5 +20,10 @@ Suite *ob_suite_aws(void);
 Suite *ob_suite_creds(void);
 Suite *ob_suite_config(void);
 Suite *ob_suite_clients(void);
+Suite *ob_suite_fsm(void);
+Suite *ob_suite_store(void);
+Suite *ob_suite_event(void);
+Suite *ob_suite_ident(void);
+Suite *ob_suite_announce(void);
 
 #endif

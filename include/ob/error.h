@@ -23,6 +23,8 @@ enum ob_err_kind {
 	OB_ERR_AWS,       /* the service answered with an error */
 	OB_ERR_CREDS,     /* no usable credentials */
 	OB_ERR_CANCELLED, /* stopped on request (shutdown) */
+	OB_ERR_CONFLICT,  /* the row changed under us (compare-and-set lost) */
+	OB_ERR_NOTFOUND,  /* no such job or record */
 };
 
 struct ob_error {

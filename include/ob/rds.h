@@ -14,23 +14,37 @@
 
 #include "ob/aws.h"
 
+/* Instance snapshots and Aurora cluster snapshots take the same path
+ * through the daemon with the *DBClusterSnapshot* calls. */
+enum ob_snap_kind {
+	OB_SNAP_INSTANCE = 0,
+	OB_SNAP_CLUSTER,
+};
+
+/* "db-snapshot" / "db-cluster-snapshot" (the announcement's `kind`), and
+ * back: 0, or -1 for an unknown name. */
+const char *ob_snap_kind_name(enum ob_snap_kind kind);
+int ob_snap_kind_parse(const char *name, enum ob_snap_kind *ret);
+
 struct ob_rds_tag {
 	char *key;
 	char *value;
 };
 
-/* One DB snapshot as DescribeDBSnapshots reports it. Strings are owned and
- * never NULL ("" when absent). */
+/* One DB snapshot as DescribeDBSnapshots reports it, or one DB cluster
+ * snapshot as DescribeDBClusterSnapshots does (the cluster names in
+ * brackets). Strings are owned and never NULL ("" when absent). */
 struct ob_rds_snapshot {
-	char *id;               /* DBSnapshotIdentifier */
-	char *arn;              /* DBSnapshotArn */
-	char *db_id;            /* DBInstanceIdentifier */
+	enum ob_snap_kind kind;
+	char *id;               /* DBSnapshotIdentifier [DBClusterSnapshotIdentifier] */
+	char *arn;              /* DBSnapshotArn [DBClusterSnapshotArn] */
+	char *db_id;            /* DBInstanceIdentifier [DBClusterIdentifier] */
 	char *status;           /* creating | available | failed | ... */
 	char *snapshot_type;    /* manual | automated | awsbackup | shared | public */
 	char *engine;
 	char *engine_version;
 	char *kms_key_id;
-	char *source_snapshot;  /* SourceDBSnapshotIdentifier (copies) */
+	char *source_snapshot;  /* SourceDBSnapshotIdentifier [SourceDBClusterSnapshotArn] */
 	int64_t create_time;    /* SnapshotCreateTime, unix seconds; 0 if absent */
 	long allocated_storage; /* GiB */
 	int percent_progress;   /* 0..100 */
@@ -44,19 +58,25 @@ struct ob_rds_snapshot_list {
 	size_t n;
 };
 
-/* What to describe; every member is optional (NULL/0). */
+/* What to describe; every member but kind is optional (NULL/0). */
 struct ob_rds_describe {
-	const char *snapshot_id;     /* DBSnapshotIdentifier (or an ARN) */
-	const char *db_id;           /* DBInstanceIdentifier */
+	enum ob_snap_kind kind;      /* DescribeDBSnapshots or DescribeDBClusterSnapshots */
+	const char *snapshot_id;     /* DB[Cluster]SnapshotIdentifier (or an ARN) */
+	const char *db_id;           /* DBInstanceIdentifier / DBClusterIdentifier */
 	const char *snapshot_type;   /* SnapshotType */
 	bool include_shared;         /* IncludeShared */
-	const char *const *ids;      /* filter db-snapshot-id: any of these */
+	const char *const *ids;      /* filter db[-cluster]-snapshot-id: any of these */
 	size_t n_ids;                /* at most 100 */
 };
 
-/* rds:DescribeDBSnapshots, following Marker until the last page (at most
- * 1000 pages). *ret is owned by the caller (ob_rds_snapshot_list_clear).
- * -1 + err on AWS/transport errors or a malformed answer. */
+/* rds:DescribeDBSnapshots or rds:DescribeDBClusterSnapshots (by q->kind),
+ * following Marker until the last page (at most 1000 pages). *ret is owned
+ * by the caller (ob_rds_snapshot_list_clear). -1 + err on AWS/transport
+ * errors or a malformed answer; *ret is empty then. */
+int ob_rds_describe_snapshots(struct ob_aws *aws, const struct ob_rds_describe *q,
+			      struct ob_rds_snapshot_list *ret, struct ob_error *err);
+
+/* ob_rds_describe_snapshots() for instance snapshots (q->kind ignored). */
 int ob_rds_describe_db_snapshots(struct ob_aws *aws, const struct ob_rds_describe *q,
 				 struct ob_rds_snapshot_list *ret, struct ob_error *err);
 
@@ -71,5 +91,69 @@ const char *ob_rds_snapshot_tag(const struct ob_rds_snapshot *s, const char *key
  * NULL (borrowed from doc). */
 int ob_rds_parse_db_snapshots(const struct ob_xml_doc *doc, struct ob_rds_snapshot_list *list,
 			      const char **ret_marker, struct ob_error *err);
+
+/* The same for a DescribeDBClusterSnapshots result. */
+int ob_rds_parse_db_cluster_snapshots(const struct ob_xml_doc *doc,
+				      struct ob_rds_snapshot_list *list,
+				      const char **ret_marker, struct ob_error *err);
+
+/* Free what one snapshot holds; it becomes zeroed. NULL is a no-op. */
+void ob_rds_snapshot_clear(struct ob_rds_snapshot *s);
+
+/* A tag to set: borrowed strings. */
+struct ob_rds_tag_ref {
+	const char *key;
+	const char *value;
+};
+
+/* A snapshot copy request. */
+struct ob_rds_copy {
+	enum ob_snap_kind kind;     /* CopyDBSnapshot or CopyDBClusterSnapshot */
+	const char *source_id;      /* SourceDB[Cluster]SnapshotIdentifier: name or ARN */
+	const char *target_id;      /* TargetDB[Cluster]SnapshotIdentifier */
+	const char *kms_key_id;     /* KmsKeyId; NULL = keep the source's key */
+	bool copy_tags;             /* CopyTags=true */
+	const struct ob_rds_tag_ref *tags; /* Tags.Tag.N.Key/Value, at most 50 */
+	size_t n_tags;
+};
+
+/* rds:CopyDBSnapshot / rds:CopyDBClusterSnapshot. On success, when ret is
+ * not NULL, *ret is the new copy as the response describes it (caller
+ * clears it). -1 + err: the AWS error as is (the caller decides what
+ * DBSnapshotAlreadyExists, SnapshotQuotaExceeded... mean), OB_ERR_INVALID
+ * for a missing field or too many tags, OB_ERR_PARSE for a malformed answer. */
+int ob_rds_copy_snapshot(struct ob_aws *aws, const struct ob_rds_copy *c,
+			 struct ob_rds_snapshot *ret, struct ob_error *err);
+
+/* A list of strings, owned. */
+struct ob_rds_strings {
+	char **items;
+	size_t n;
+};
+
+void ob_rds_strings_clear(struct ob_rds_strings *l);
+
+/* True when l holds s. */
+bool ob_rds_strings_has(const struct ob_rds_strings *l, const char *s);
+
+/* rds:ModifyDBSnapshotAttribute / rds:ModifyDBClusterSnapshotAttribute of
+ * AttributeName=restore, adding add (and/or removing remove; either may be
+ * NULL, not both). On success *ret_restore (may be NULL) holds the restore
+ * attribute's values as the response reports them after the change. -1 + err
+ * as ob_rds_copy_snapshot(). */
+int ob_rds_modify_restore(struct ob_aws *aws, enum ob_snap_kind kind, const char *snapshot_id,
+			  const char *add, const char *remove, struct ob_rds_strings *ret_restore,
+			  struct ob_error *err);
+
+/* rds:DescribeDBSnapshotAttributes / rds:DescribeDBClusterSnapshotAttributes:
+ * the restore attribute's values into *ret. -1 + err. */
+int ob_rds_describe_restore(struct ob_aws *aws, enum ob_snap_kind kind, const char *snapshot_id,
+			    struct ob_rds_strings *ret, struct ob_error *err);
+
+/* rds:DeleteDBSnapshot / rds:DeleteDBClusterSnapshot. 0, or -1 + err (the
+ * AWS error as is: DBSnapshotNotFound / DBClusterSnapshotNotFoundFault when
+ * it is already gone). */
+int ob_rds_delete_snapshot(struct ob_aws *aws, enum ob_snap_kind kind, const char *snapshot_id,
+			   struct ob_error *err);
 
 #endif

@@ -52,6 +52,16 @@ void ob_sqs_batch_clear(struct ob_sqs_batch *batch);
 int ob_sqs_delete(struct ob_aws *aws, const char *queue_url, const char *receipt_handle,
 		  struct ob_error *err);
 
+/* sqs:DeleteMessageBatch of n (1..10) received messages. ret_ok[i] (n
+ * entries, may be NULL) tells whether entry i was deleted; an entry that
+ * failed stays in the queue and reappears, never lost. 0 when the call went
+ * through (even if some entries failed: see ret_ok), or -1 + err
+ * (OB_ERR_INVALID for n out of range; AWS, transport, OB_ERR_CANCELLED),
+ * with every ret_ok false. */
+int ob_sqs_delete_batch(struct ob_aws *aws, const char *queue_url,
+			const char *const *receipt_handles, size_t n, bool *ret_ok,
+			struct ob_error *err);
+
 /* sqs:ChangeMessageVisibility to timeout_s (0..43200) seconds; 0 makes
  * the message visible again at once. 0, or -1 + err (OB_ERR_INVALID for an
  * out-of-range timeout, else as ob_sqs_delete). */

@@ -1,0 +1,151 @@
+/*
+ * ob/store.h - the job database (SQLite).
+ *
+ * One row per job in `jobs`, unique per source snapshot ARN, and an
+ * append-only `history` (job_id, at, from, to, detail) that triggers keep
+ * from being rewritten. WAL mode with synchronous=FULL: a committed
+ * transition survives a crash or power loss. The schema is versioned with
+ * PRAGMA user_version and migrated forward on open; a database from a newer
+ * release is refused rather than guessed at. Every state change is a
+ * compare-and-set (UPDATE ... WHERE id = ? AND state = ?) plus its history
+ * row, in one transaction.
+ *
+ * Not thread-safe; one handle per process. offsite-backupctl opens the same
+ * file read-only (or for `retry`) while the daemon runs; a busy timeout
+ * covers the short write transactions.
+ */
+#ifndef OB_STORE_H
+#define OB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ob/error.h"
+#include "ob/fsm.h"
+#include "ob/rds.h"
+
+struct ob_store;
+
+/* A job row. Strings are owned by the struct (ob_job_clear) and never NULL
+ * once read from the store ("" when unset). */
+struct ob_job {
+	char *id;                  /* "j" + 16 hex digits, from the source ARN */
+	char *role;                /* "source" (the vault's jobs: "target") */
+	enum ob_snap_kind kind;    /* stored as "db-snapshot" / "db-cluster-snapshot" */
+	char *source_arn;          /* the snapshot the job is about; unique */
+	char *db_id;               /* DB instance or cluster identifier */
+	char *copy_id;             /* our copy's identifier (deterministic) */
+	char *copy_arn;            /* "" until the copy call answered */
+	enum ob_job_state state;
+	enum ob_job_state failed_from; /* meaningful when state == failed */
+	unsigned attempts, defers;
+	int64_t next_at_ms;        /* OB_FSM_NEVER when nothing is due */
+	int64_t created_ms, updated_ms;
+	char *engine, *engine_version;
+	long allocated_gib;
+	int64_t snapshot_time;     /* source SnapshotCreateTime, unix seconds */
+	char *origin;              /* "event" or "sweep" */
+	char *error_code;          /* last error's AWS code, "" if none */
+	char *error_message;       /* last error's message, "" if none */
+};
+
+struct ob_job_list {
+	struct ob_job *items;
+	size_t n;
+};
+
+/* One history row. */
+struct ob_history {
+	int64_t at_ms;
+	char *from;   /* "" for the creation row */
+	char *to;
+	char *detail;
+};
+
+struct ob_history_list {
+	struct ob_history *items;
+	size_t n;
+};
+
+/* Open (creating when absent unless read_only) the database at path, set
+ * WAL + synchronous=FULL + a busy timeout, and migrate the schema to the
+ * current version. 0 and *ret, or -1 + err (OB_ERR_IO with the SQLite
+ * message: unreadable, corrupt, disk full; OB_ERR_CONFIG for a schema newer
+ * than this build knows). */
+int ob_store_open(const char *path, bool read_only, struct ob_store **ret,
+		  struct ob_error *err);
+
+/* NULL is a no-op. */
+void ob_store_close(struct ob_store *st);
+
+/* The schema version this build writes, and the one the file has. */
+int ob_store_schema_version(void);
+int ob_store_file_version(struct ob_store *st);
+
+/* Insert job (state, next_at_ms and every field as given; created/updated
+ * set to now_ms) with its creation history row (from "" to the state,
+ * detail), unless a job for job->source_arn exists. *ret_created says which
+ * happened. 0, or -1 + err. */
+int ob_store_job_insert(struct ob_store *st, const struct ob_job *job, const char *detail,
+			int64_t now_ms, bool *ret_created, struct ob_error *err);
+
+/* Fetch a job by id, or by source ARN. 0 and *ret (owned by the caller), or
+ * -1 + err: OB_ERR_NOTFOUND when there is none. */
+int ob_store_job_get(struct ob_store *st, const char *id, struct ob_job *ret,
+		     struct ob_error *err);
+int ob_store_job_by_arn(struct ob_store *st, const char *source_arn, struct ob_job *ret,
+			struct ob_error *err);
+
+/* Which jobs to list. Zero-initialised = all, oldest first. */
+struct ob_store_query {
+	const enum ob_job_state *states; /* any of these; NULL = all states */
+	size_t n_states;
+	bool due_only;                   /* next_at_ms <= due_before_ms */
+	int64_t due_before_ms;
+	size_t limit;                    /* 0 = no limit */
+	bool by_next_at;                 /* order by next_at_ms instead of created */
+};
+
+/* 0 and *ret (owned by the caller), or -1 + err. */
+int ob_store_jobs_list(struct ob_store *st, const struct ob_store_query *q,
+		       struct ob_job_list *ret, struct ob_error *err);
+
+/* The earliest next_at_ms among jobs in states (NULL = every active
+ * state); OB_FSM_NEVER when none. 0, or -1 + err. */
+int ob_store_next_due(struct ob_store *st, const enum ob_job_state *states, size_t n_states,
+		      int64_t *ret_ms, struct ob_error *err);
+
+/* Number of jobs per state, indexed by enum ob_job_state. 0, or -1 + err. */
+int ob_store_count_states(struct ob_store *st, long ret_counts[OB_JOB_STATE_COUNT],
+			  struct ob_error *err);
+
+/* Optional field changes that ride along with a step. NULL members keep
+ * the stored value; "" clears a string. */
+struct ob_store_change {
+	const char *copy_arn;
+	const char *error_code;
+	const char *error_message;
+	const char *detail;        /* history detail; NULL = "" */
+};
+
+/* Commit step for job: compare-and-set on (job->id, job->state), writing
+ * step's state, failed_from, counters and next_at, the change, updated =
+ * now_ms, and (when step->transition) one history row, all in one
+ * transaction. On success job's fields are updated to match. -1 + err:
+ * OB_ERR_CONFLICT when the stored state is no longer job->state (nothing
+ * written), OB_ERR_IO on a database error (nothing written). */
+int ob_store_job_step(struct ob_store *st, struct ob_job *job, const struct ob_fsm_step *step,
+		      const struct ob_store_change *change, int64_t now_ms,
+		      struct ob_error *err);
+
+/* The job's history, oldest first. 0 and *ret, or -1 + err. */
+int ob_store_history(struct ob_store *st, const char *job_id, struct ob_history_list *ret,
+		     struct ob_error *err);
+
+/* Free what these hold; they become empty. NULL is a no-op. */
+void ob_job_clear(struct ob_job *job);
+void ob_job_list_clear(struct ob_job_list *list);
+void ob_history_list_clear(struct ob_history_list *list);
+
+#endif

@@ -1,0 +1,2 @@
+/* announce.c - stub, being written. */
+#include "ob/announce.h"

@@ -1,0 +1,2 @@
+/* event.c - stub, being written. */
+#include "ob/event.h"

@@ -1,0 +1,2 @@
+/* fsm.c - stub, being written. */
+#include "ob/fsm.h"

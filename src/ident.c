@@ -1,0 +1,2 @@
+/* ident.c - stub, being written. */
+#include "ob/ident.h"

@@ -1,0 +1,2 @@
+/* sns.c - stub, being written. */
+#include "ob/sns.h"
