@@ -79,8 +79,10 @@ struct ob_fsm_step {
 };
 
 /* Apply ev to job at now_ms under pol. 0 and *ret filled, or -1 + err
- * (OB_ERR_INVALID) for a pair the table does not allow or a state/event out
- * of range; *ret is untouched then.
+ * (OB_ERR_INVALID) for a pair the table does not allow, a state/event out
+ * of range, an invalid policy, or an OPERATOR_RETRY whose failed_from is not
+ * an active state; *ret is untouched then. Counters saturate; next_at of a
+ * job still in progress saturates at OB_FSM_NEVER - 1.
  *
  * Delays: a transition to copying waits poll_interval, to notified waits
  * retention, to copied/shared (or back from failed) is due now, expired and
