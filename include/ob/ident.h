@@ -34,7 +34,7 @@
 struct ob_snapshot_ref {
 	enum ob_snap_kind kind;
 	char partition[32];
-	char region[32];
+	char region[33];   /* ob_awsid_region_ok allows 32 bytes */
 	char account[13];
 	char name[OB_RDS_ID_MAX + 1];
 };
