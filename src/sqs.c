@@ -3,6 +3,7 @@
  */
 #include "ob/sqs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,4 +194,99 @@ int ob_sqs_change_visibility(struct ob_aws *aws, const char *queue_url,
 			   json_pack("{s:s, s:s, s:i}", "QueueUrl", queue_url,
 				     "ReceiptHandle", receipt_handle,
 				     "VisibilityTimeout", timeout_s), err);
+}
+
+/* Mark in seen[] (n entries) the entry whose Id the answer's element e
+ * names: the Ids are the decimal indexes sent, so anything else (another
+ * spelling, out of range, not a string) matches nothing. */
+static void note_entry(json_t *e, size_t n, unsigned char *seen)
+{
+	const char *id = json_string_value(json_object_get(e, "Id"));
+	char want[24];
+	size_t i;
+
+	if (id == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "%zu", i);
+		if (strcmp(id, want) == 0) {
+			if (seen[i] < 2)
+				seen[i]++;
+			return;
+		}
+	}
+}
+
+/* Absent, null or a list of at most one batch. */
+static int list_ok(json_t *l)
+{
+	return l == NULL || json_is_null(l) || (json_is_array(l) && json_array_size(l) <= 10);
+}
+
+int ob_sqs_delete_batch(struct ob_aws *aws, const char *queue_url,
+			const char *const *receipt_handles, size_t n, bool *ret_ok,
+			struct ob_error *err)
+{
+	unsigned char ok[10] = { 0 }, failed[10] = { 0 };
+	json_t *req = NULL, *entries, *resp = NULL, *succ, *fail;
+	char id[24];
+	size_t i;
+	int rc = -1;
+
+	if (ret_ok != NULL)
+		for (i = 0; i < n; i++)
+			ret_ok[i] = false;
+	if (n < 1 || n > 10)
+		return ob_error_set(err, OB_ERR_INVALID, "DeleteMessageBatch: %zu entries "
+				    "(1..10 allowed)", n);
+	if (queue_url == NULL || receipt_handles == NULL)
+		return ob_error_set(err, OB_ERR_INVALID, "DeleteMessageBatch: no queue or handles");
+	for (i = 0; i < n; i++)
+		if (receipt_handles[i] == NULL || receipt_handles[i][0] == '\0')
+			return ob_error_set(err, OB_ERR_INVALID,
+					    "DeleteMessageBatch: entry %zu has no receipt handle", i);
+	req = json_object();
+	entries = json_array();
+	if (req == NULL || json_set(req, "QueueUrl", json_string(queue_url)) < 0 ||
+	    json_set(req, "Entries", entries) < 0) {
+		ob_error_set(err, OB_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%zu", i);
+		if (json_array_append_new(entries, json_pack("{s:s, s:s}", "Id", id,
+							     "ReceiptHandle",
+							     receipt_handles[i])) < 0) {
+			ob_error_set(err, OB_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (ob_aws_json(aws, "sqs", "AmazonSQS.DeleteMessageBatch", req, &resp, err) < 0)
+		goto out;
+	succ = json_object_get(resp, "Successful");
+	fail = json_object_get(resp, "Failed");
+	/* The API promises both lists; an empty one left out (or null) is
+	 * tolerated, neither, another type, or more than a batch is not SQS. */
+	if ((succ == NULL || json_is_null(succ)) && (fail == NULL || json_is_null(fail))) {
+		ob_error_set(err, OB_ERR_PARSE, "DeleteMessageBatch: neither Successful nor Failed");
+		goto out;
+	}
+	if (!list_ok(succ) || !list_ok(fail)) {
+		ob_error_set(err, OB_ERR_PARSE, "DeleteMessageBatch: Successful or Failed is not "
+			     "a list of at most 10");
+		goto out;
+	}
+	for (i = 0; i < json_array_size(succ); i++)
+		note_entry(json_array_get(succ, i), n, ok);
+	for (i = 0; i < json_array_size(fail); i++)
+		note_entry(json_array_get(fail, i), n, failed);
+	/* Deleted only when reported successful exactly once and never failed. */
+	if (ret_ok != NULL)
+		for (i = 0; i < n; i++)
+			ret_ok[i] = ok[i] == 1 && failed[i] == 0;
+	rc = 0;
+out:
+	json_decref(req);
+	json_decref(resp);
+	return rc;
 }
