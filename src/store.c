@@ -1,2 +1,954 @@
-/* store.c - stub, being written. */
+/*
+ * store.c - the job database: one SQLite file holding every job and the
+ * append-only history of its transitions.
+ *
+ * The daemon's promise that a crash at any instant loses nothing rests on
+ * this file: every state change is one BEGIN IMMEDIATE ... COMMIT holding the
+ * compare-and-set UPDATE and its history row, in WAL mode with
+ * synchronous=FULL, and any failure rolls the whole transaction back. The
+ * schema is versioned with PRAGMA user_version and migrated forward on open,
+ * one transaction per step; a file from a newer release, a corrupt file or
+ * something that is not a database is refused before anything writes to it.
+ * States and snapshot kinds are stored by name (fsm.c and rds.c own the
+ * names), and a name this build does not know is an error on read, never
+ * silently mapped. Statements are prepared once at open and reused.
+ */
 #include "ob/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#define BUSY_TIMEOUT_MS 5000
+#define OPT(s) ((s) ? (s) : "")
+
+/* Migration i takes user_version i to i + 1. Append only: a released
+ * script never changes, a new schema is a new entry. */
+static const char *const migrations[] = {
+	/* 0 -> 1: jobs and their history. */
+	"CREATE TABLE jobs ("
+	" id TEXT NOT NULL PRIMARY KEY CHECK (id <> ''),"
+	" role TEXT NOT NULL CHECK (role <> ''),"
+	" kind TEXT NOT NULL,"
+	" source_arn TEXT NOT NULL UNIQUE CHECK (source_arn <> ''),"
+	" db_id TEXT NOT NULL,"
+	" copy_id TEXT NOT NULL,"
+	" copy_arn TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL CHECK (state <> ''),"
+	" failed_from TEXT NOT NULL DEFAULT '',"
+	" attempts INTEGER NOT NULL CHECK (typeof(attempts) = 'integer' AND attempts >= 0),"
+	" defers INTEGER NOT NULL CHECK (typeof(defers) = 'integer' AND defers >= 0),"
+	" next_at INTEGER NOT NULL CHECK (typeof(next_at) = 'integer'),"
+	" created_at INTEGER NOT NULL CHECK (typeof(created_at) = 'integer'),"
+	" updated_at INTEGER NOT NULL CHECK (typeof(updated_at) = 'integer'),"
+	" engine TEXT NOT NULL DEFAULT '',"
+	" engine_version TEXT NOT NULL DEFAULT '',"
+	" allocated_gib INTEGER NOT NULL DEFAULT 0 CHECK (allocated_gib >= 0),"
+	" snapshot_time INTEGER NOT NULL DEFAULT 0,"
+	" origin TEXT NOT NULL DEFAULT '',"
+	" error_code TEXT NOT NULL DEFAULT '',"
+	" error_message TEXT NOT NULL DEFAULT '',"
+	" source_tags TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX jobs_state_next_at ON jobs (state, next_at);"
+	"CREATE TABLE history ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" job_id TEXT NOT NULL REFERENCES jobs (id),"
+	" at INTEGER NOT NULL,"
+	" from_state TEXT NOT NULL,"
+	" to_state TEXT NOT NULL,"
+	" detail TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX history_job_id ON history (job_id);"
+	"CREATE TRIGGER history_no_update BEFORE UPDATE ON history"
+	" BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;"
+	"CREATE TRIGGER history_no_delete BEFORE DELETE ON history"
+	" BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define JOB_COLS                                                                      \
+	"id, role, kind, source_arn, db_id, copy_id, copy_arn, state, failed_from,"  \
+	" attempts, defers, next_at, created_at, updated_at, engine, engine_version," \
+	" allocated_gib, snapshot_time, origin, error_code, error_message, source_tags"
+
+/* Column numbers of JOB_COLS. */
+enum {
+	C_ID, C_ROLE, C_KIND, C_ARN, C_DB_ID, C_COPY_ID, C_COPY_ARN, C_STATE, C_FAILED_FROM,
+	C_ATTEMPTS, C_DEFERS, C_NEXT_AT, C_CREATED, C_UPDATED, C_ENGINE, C_ENGINE_VERSION,
+	C_GIB, C_SNAP_TIME, C_ORIGIN, C_ERR_CODE, C_ERR_MSG, C_SOURCE_TAGS,
+};
+
+/* The cached statements. The queries over a set of states take one named
+ * parameter per state, unused ones bound to NULL. */
+enum {
+	S_BEGIN, S_COMMIT, S_ROLLBACK, S_INSERT, S_HISTORY_ADD, S_GET, S_BY_ARN, S_STEP,
+	S_STATE_OF, S_LIST, S_NEXT_DUE, S_COUNT, S_HISTORY, S_N
+};
+
+#define STATES ":s0, :s1, :s2, :s3, :s4, :s5, :s6"
+_Static_assert(OB_JOB_STATE_COUNT == 7, "STATES needs one placeholder per job state");
+
+static const char *const stmt_sql[S_N] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_INSERT] = "INSERT INTO jobs (" JOB_COLS ") VALUES (:id, :role, :kind, :arn,"
+		     " :db_id, :copy_id, :copy_arn, :state, :failed_from, :attempts, :defers,"
+		     " :next_at, :now, :now, :engine, :engine_version, :gib, :snap_time,"
+		     " :origin, :err_code, :err_msg, :source_tags) ON CONFLICT (source_arn) DO NOTHING",
+	[S_HISTORY_ADD] = "INSERT INTO history (job_id, at, from_state, to_state, detail)"
+			  " VALUES (:id, :at, :from, :to, :detail)",
+	[S_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = :id",
+	[S_BY_ARN] = "SELECT " JOB_COLS " FROM jobs WHERE source_arn = :arn",
+	[S_STEP] = "UPDATE jobs SET state = :to, failed_from = :failed_from,"
+		   " attempts = :attempts, defers = :defers, next_at = :next_at,"
+		   " updated_at = :now, copy_arn = COALESCE(:copy_arn, copy_arn),"
+		   " error_code = COALESCE(:err_code, error_code),"
+		   " error_message = COALESCE(:err_msg, error_message)"
+		   " WHERE id = :id AND state = :from",
+	[S_STATE_OF] = "SELECT state FROM jobs WHERE id = :id",
+	[S_LIST] = "SELECT " JOB_COLS " FROM jobs WHERE (:all OR state IN (" STATES ")) AND"
+		   " next_at <= :due ORDER BY CASE WHEN :by_next THEN next_at ELSE created_at END,"
+		   " id LIMIT :limit",
+	[S_NEXT_DUE] = "SELECT MIN(next_at) FROM jobs WHERE state IN (" STATES ")",
+	[S_COUNT] = "SELECT state, COUNT(*), MIN(id) FROM jobs GROUP BY state",
+	[S_HISTORY] = "SELECT at, from_state, to_state, detail FROM history"
+		      " WHERE job_id = :id ORDER BY seq",
+};
+
+struct ob_store {
+	sqlite3 *db;
+	char *path;
+	int file_version;
+	sqlite3_stmt *stmt[S_N];
+};
+
+/* -1 + err for a failed SQLite call, with the path and SQLite's message.
+ * Call it before anything else touches the connection (errmsg is the last
+ * call's). Constraint violations are the caller's input; the rest is I/O. */
+static int db_error(struct ob_store *st, int rc, struct ob_error *err, const char *what)
+{
+	enum ob_err_kind kind = OB_ERR_IO;
+	int sys;
+
+	if ((rc & 0xff) == SQLITE_NOMEM)
+		kind = OB_ERR_NOMEM;
+	else if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		kind = OB_ERR_INVALID;
+	sys = st->db ? sqlite3_system_errno(st->db) : 0;
+	ob_error_set(err, kind, "%s: %s: %s", st->path, what,
+		     st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+	if (err != NULL && kind == OB_ERR_IO)
+		err->sys_errno = sys;
+	return -1;
+}
+
+/* Ready a cached statement for the next use. The step's error, which reset
+ * repeats, has already been reported by then. */
+static void stmt_done(sqlite3_stmt *s)
+{
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+}
+
+/* Named-parameter binding that keeps the first failure, so a statement's
+ * binds read as a list and stmt_step() reports a failed bind as it would a
+ * failed step. */
+struct binder {
+	struct ob_store *st;
+	sqlite3_stmt *s;
+	int rc;
+};
+
+#define BINDER(st, which) { (st), (st)->stmt[which], SQLITE_OK }
+
+/* NULL binds SQL NULL. The text is borrowed until stmt_done(). An unknown
+ * name is index 0, which bind refuses with SQLITE_RANGE. */
+static void bind_text(struct binder *b, const char *name, const char *v)
+{
+	int i = sqlite3_bind_parameter_index(b->s, name);
+
+	if (b->rc == SQLITE_OK)
+		b->rc = v ? sqlite3_bind_text(b->s, i, v, -1, SQLITE_STATIC)
+			  : sqlite3_bind_null(b->s, i);
+}
+
+static void bind_int(struct binder *b, const char *name, int64_t v)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_int64(b->s, sqlite3_bind_parameter_index(b->s, name), v);
+}
+
+static int stmt_step(struct binder *b)
+{
+	return b->rc != SQLITE_OK ? b->rc : sqlite3_step(b->s);
+}
+
+/* Step a statement that returns no rows, and ready it for the next use. */
+static int run(struct binder *b, const char *what, struct ob_error *err)
+{
+	int rc = stmt_step(b);
+
+	if (rc != SQLITE_DONE)
+		db_error(b->st, rc, err, what);
+	stmt_done(b->s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int tx_begin(struct ob_store *st, struct ob_error *err)
+{
+	struct binder b = BINDER(st, S_BEGIN);
+
+	return run(&b, "begin", err);
+}
+
+/* ROLLBACK unless SQLite already ended the transaction itself (it does
+ * after some I/O errors, and then ROLLBACK would fail). If ROLLBACK fails
+ * the connection is broken and the transaction dies with it. */
+static void tx_rollback(struct ob_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db)) {
+		(void)sqlite3_step(st->stmt[S_ROLLBACK]);
+		stmt_done(st->stmt[S_ROLLBACK]);
+	}
+}
+
+/* COMMIT when rc is 0; else, or when COMMIT fails, ROLLBACK. 0 or -1. */
+static int tx_end(struct ob_store *st, int rc, struct ob_error *err)
+{
+	struct binder b = BINDER(st, S_COMMIT);
+
+	if (rc == 0 && run(&b, "commit", err) == 0)
+		return 0;
+	tx_rollback(st);
+	return -1;
+}
+
+/* A state's stored name, or NULL for a value fsm.c does not name. */
+static const char *state_name(enum ob_job_state s)
+{
+	const char *name = ob_job_state_name(s);
+	enum ob_job_state back;
+
+	if (name == NULL || ob_job_state_parse(name, &back) != 0 || back != s)
+		return NULL;
+	return name;
+}
+
+static const char *kind_name(enum ob_snap_kind k)
+{
+	const char *name = ob_snap_kind_name(k);
+	enum ob_snap_kind back;
+
+	if (name == NULL || ob_snap_kind_parse(name, &back) != 0 || back != k)
+		return NULL;
+	return name;
+}
+
+/* Bind :s0... (unused ones NULL) and, where the query has it, :all, which
+ * states NULL sets: every row, whatever its state's name. */
+static int bind_states(struct binder *b, const enum ob_job_state *states, size_t n,
+		       struct ob_error *err)
+{
+	char pname[16];
+	size_t i;
+
+	if (n > OB_JOB_STATE_COUNT)
+		return ob_error_set(err, OB_ERR_INVALID, "store: %zu states in a filter, at most %d",
+				    n, (int)OB_JOB_STATE_COUNT);
+	for (i = 0; i < OB_JOB_STATE_COUNT; i++) {
+		const char *name = NULL;
+
+		if (states != NULL && i < n && (name = state_name(states[i])) == NULL)
+			return ob_error_set(err, OB_ERR_INVALID, "store: state %d out of range",
+					    (int)states[i]);
+		snprintf(pname, sizeof(pname), ":s%zu", i);
+		bind_text(b, pname, name);
+	}
+	if (sqlite3_bind_parameter_index(b->s, ":all") > 0)
+		bind_int(b, ":all", states == NULL);
+	return 0;
+}
+
+/* The first column of the row sql answers, as text into buf ("" when it
+ * answers no row). */
+static int query1(struct ob_store *st, const char *sql, char *buf, size_t size,
+		  struct ob_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	const char *t;
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_error(st, rc, err, sql);
+		sqlite3_finalize(s);
+		return -1;
+	}
+	t = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+	snprintf(buf, size, "%s", t ? t : "");
+	for (; *buf != '\0'; buf++) /* quick_check answers on several lines */
+		if (*buf == '\n')
+			*buf = ' ';
+	sqlite3_finalize(s);
+	return 0;
+}
+
+/* The query must answer want (e.g. "wal", "ok"). */
+static int expect(struct ob_store *st, const char *sql, const char *want, struct ob_error *err)
+{
+	char got[256];
+
+	if (query1(st, sql, got, sizeof(got), err) != 0)
+		return -1;
+	if (strcmp(got, want) != 0)
+		return ob_error_set(err, OB_ERR_IO, "%s: %s answered '%s', not '%s'", st->path, sql,
+				    got, want);
+	return 0;
+}
+
+static int user_version(struct ob_store *st, long long *ret, struct ob_error *err)
+{
+	char buf[32];
+
+	if (query1(st, "PRAGMA user_version", buf, sizeof(buf), err) != 0)
+		return -1;
+	*ret = strtoll(buf, NULL, 10);
+	return 0;
+}
+
+static int exec_sql(struct ob_store *st, const char *sql, const char *what, struct ob_error *err)
+{
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : db_error(st, rc, err, what);
+}
+
+/* Apply every migration the file lacks, each in its own transaction with
+ * its user_version, re-reading the version under the write lock in case
+ * another process migrated first. */
+static int migrate(struct ob_store *st, struct ob_error *err)
+{
+	char set[64];
+	long long v;
+
+	for (;;) {
+		if (exec_sql(st, "BEGIN IMMEDIATE", "migrate: begin", err) != 0)
+			return -1;
+		if (user_version(st, &v, err) != 0)
+			goto fail;
+		if (v >= SCHEMA_VERSION)
+			break;
+		if (v < 0) {
+			ob_error_set(err, OB_ERR_CONFIG, "%s: schema version %lld is invalid", st->path, v);
+			goto fail;
+		}
+		snprintf(set, sizeof(set), "PRAGMA user_version = %d", (int)v + 1);
+		if (exec_sql(st, migrations[v], "migrate", err) != 0 ||
+		    exec_sql(st, set, "migrate: set user_version", err) != 0 ||
+		    exec_sql(st, "COMMIT", "migrate: commit", err) != 0)
+			goto fail;
+	}
+	return exec_sql(st, "COMMIT", "migrate: commit", err);
+fail:
+	if (!sqlite3_get_autocommit(st->db))
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	ob_error_prefix(err, "migrating to schema version %d", SCHEMA_VERSION);
+	return -1;
+}
+
+/* Connection settings, checks that leave the file untouched, then WAL and
+ * the migrations. A corrupt or foreign file fails in the checks, before
+ * anything could write to it. */
+static int setup(struct ob_store *st, bool read_only, struct ob_error *err)
+{
+	long long v;
+
+	if (sqlite3_extended_result_codes(st->db, 1) != SQLITE_OK ||
+	    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS) != SQLITE_OK)
+		return db_error(st, SQLITE_MISUSE, err, "connection settings");
+	if (user_version(st, &v, err) != 0 || expect(st, "PRAGMA quick_check(1)", "ok", err) != 0) {
+		if (err != NULL && err->kind == OB_ERR_IO)
+			ob_error_prefix(err, "not a usable job database, left untouched");
+		return -1;
+	}
+	if (exec_sql(st, "PRAGMA foreign_keys = ON", "foreign keys", err) != 0 ||
+	    exec_sql(st, "PRAGMA synchronous = FULL", "synchronous", err) != 0 ||
+	    expect(st, "PRAGMA foreign_keys", "1", err) != 0 ||
+	    expect(st, "PRAGMA synchronous", "2", err) != 0)
+		return -1;
+	if (v > SCHEMA_VERSION)
+		return ob_error_set(err, OB_ERR_CONFIG,
+				    "%s: schema version %lld is newer than this build's %d; "
+				    "refusing to guess (use a newer release)",
+				    st->path, v, SCHEMA_VERSION);
+	if (read_only && v < SCHEMA_VERSION)
+		return ob_error_set(err, OB_ERR_CONFIG,
+				    "%s: schema version %lld, this build needs %d; "
+				    "run the daemon once to migrate",
+				    st->path, v, SCHEMA_VERSION);
+	if (!read_only && (expect(st, "PRAGMA journal_mode = WAL", "wal", err) != 0 ||
+			   migrate(st, err) != 0))
+		return -1;
+	st->file_version = SCHEMA_VERSION;
+	return 0;
+}
+
+static int prepare_all(struct ob_store *st, struct ob_error *err)
+{
+	int i, rc;
+
+	for (i = 0; i < S_N; i++) {
+		rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&st->stmt[i], NULL);
+		if (rc != SQLITE_OK)
+			return db_error(st, rc, err, "prepare");
+	}
+	return 0;
+}
+
+int ob_store_open(const char *path, bool read_only, struct ob_store **ret,
+		  struct ob_error *err)
+{
+	struct ob_store *st = NULL;
+	int rc, fd;
+
+	*ret = NULL;
+	if (path == NULL || *path == '\0')
+		return ob_error_set(err, OB_ERR_INVALID, "store: no database path");
+	if (!read_only) {
+		/* Create it ourselves so it is 0600 from the start; SQLite gives
+		 * the -wal and -shm files the same mode. */
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+		if (fd < 0)
+			return ob_error_errno(err, OB_ERR_IO, errno, "%s: cannot open", path);
+		close(fd);
+	}
+	st = calloc(1, sizeof(*st));
+	if (st == NULL || (st->path = strdup(path)) == NULL) {
+		rc = ob_error_set(err, OB_ERR_NOMEM, "store: out of memory");
+		goto out;
+	}
+	rc = sqlite3_open_v2(path, &st->db,
+			     read_only ? SQLITE_OPEN_READONLY
+				       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		rc = db_error(st, rc, err, "cannot open");
+		goto out;
+	}
+	rc = setup(st, read_only, err);
+	if (rc == 0)
+		rc = prepare_all(st, err);
+	if (rc == 0) {
+		*ret = st;
+		st = NULL;
+	}
+out:
+	ob_store_close(st);
+	return rc;
+}
+
+void ob_store_close(struct ob_store *st)
+{
+	int i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < S_N; i++)
+		sqlite3_finalize(st->stmt[i]);
+	/* Every statement is finalized, so close cannot be left busy; it
+	 * checkpoints the WAL when this is the last connection. */
+	(void)sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+int ob_store_schema_version(void)
+{
+	return SCHEMA_VERSION;
+}
+
+int ob_store_file_version(struct ob_store *st)
+{
+	return st ? st->file_version : -1;
+}
+
+/* The strings a job owns, with their JOB_COLS columns. */
+#define JOB_NSTR 12
+
+static const int job_str_cols[JOB_NSTR] = {
+	C_ID, C_ROLE, C_ARN, C_DB_ID, C_COPY_ID, C_COPY_ARN, C_ENGINE, C_ENGINE_VERSION,
+	C_ORIGIN, C_ERR_CODE, C_ERR_MSG, C_SOURCE_TAGS,
+};
+
+static void job_strings(struct ob_job *j, char **ret[JOB_NSTR])
+{
+	char **p[JOB_NSTR] = {
+		&j->id, &j->role, &j->source_arn, &j->db_id, &j->copy_id, &j->copy_arn,
+		&j->engine, &j->engine_version, &j->origin, &j->error_code, &j->error_message,
+		&j->source_tags,
+	};
+
+	memcpy(ret, p, sizeof(p));
+}
+
+void ob_job_clear(struct ob_job *job)
+{
+	char **strs[JOB_NSTR];
+	int i;
+
+	if (job == NULL)
+		return;
+	job_strings(job, strs);
+	for (i = 0; i < JOB_NSTR; i++)
+		free(*strs[i]);
+	memset(job, 0, sizeof(*job));
+}
+
+void ob_job_list_clear(struct ob_job_list *list)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < list->n; i++)
+		ob_job_clear(&list->items[i]);
+	free(list->items);
+	list->items = NULL;
+	list->n = 0;
+}
+
+void ob_history_list_clear(struct ob_history_list *list)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < list->n; i++) {
+		free(list->items[i].from);
+		free(list->items[i].to);
+		free(list->items[i].detail);
+	}
+	free(list->items);
+	list->items = NULL;
+	list->n = 0;
+}
+
+/* Room for one more item in a list of cap, doubling. */
+static int grow(void **items, size_t n, size_t *cap, size_t size, struct ob_error *err)
+{
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	p = realloc(*items, ncap * size);
+	if (p == NULL)
+		return ob_error_set(err, OB_ERR_NOMEM, "store: out of memory");
+	*items = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* A copy of a text column; "" for NULL. NULL only when out of memory. */
+static char *col_dup(sqlite3_stmt *s, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(s, col);
+
+	return strdup(t ? t : "");
+}
+
+/* The current row of a JOB_COLS query into *ret (overwritten). */
+static int read_job(struct ob_store *st, sqlite3_stmt *s, struct ob_job *ret,
+		    struct ob_error *err)
+{
+	struct ob_job j = { 0 };
+	const char *state, *ff, *kind, *bad, *name;
+	char **strs[JOB_NSTR];
+	sqlite3_int64 attempts, defers;
+	int rc = -1, i;
+
+	job_strings(&j, strs);
+	for (i = 0; i < JOB_NSTR; i++)
+		if ((*strs[i] = col_dup(s, job_str_cols[i])) == NULL) {
+			ob_error_set(err, OB_ERR_NOMEM, "store: out of memory");
+			goto out;
+		}
+	state = (const char *)sqlite3_column_text(s, C_STATE);
+	ff = (const char *)sqlite3_column_text(s, C_FAILED_FROM);
+	kind = (const char *)sqlite3_column_text(s, C_KIND);
+	name = OPT(state);
+	bad = ob_job_state_parse(name, &j.state) != 0 ? "state" : NULL;
+	j.failed_from = j.state;
+	if (bad == NULL && j.state == OB_JOB_FAILED && *OPT(ff) != '\0') {
+		name = ff;
+		bad = ob_job_state_parse(name, &j.failed_from) != 0 ? "failed_from" : NULL;
+	}
+	if (bad == NULL) {
+		name = OPT(kind);
+		bad = ob_snap_kind_parse(name, &j.kind) != 0 ? "kind" : NULL;
+	}
+	if (bad != NULL) {
+		ob_error_set(err, OB_ERR_PARSE, "%s: job %s has unknown %s '%s'", st->path, j.id,
+			     bad, name);
+		goto out;
+	}
+	attempts = sqlite3_column_int64(s, C_ATTEMPTS);
+	defers = sqlite3_column_int64(s, C_DEFERS);
+	if (attempts < 0 || attempts > UINT_MAX || defers < 0 || defers > UINT_MAX) {
+		ob_error_set(err, OB_ERR_PARSE, "%s: job %s has a counter out of range", st->path,
+			     j.id);
+		goto out;
+	}
+	j.attempts = (unsigned)attempts;
+	j.defers = (unsigned)defers;
+	j.next_at_ms = sqlite3_column_int64(s, C_NEXT_AT);
+	j.created_ms = sqlite3_column_int64(s, C_CREATED);
+	j.updated_ms = sqlite3_column_int64(s, C_UPDATED);
+	j.allocated_gib = (long)sqlite3_column_int64(s, C_GIB);
+	j.snapshot_time = sqlite3_column_int64(s, C_SNAP_TIME);
+	*ret = j;
+	memset(&j, 0, sizeof(j));
+	rc = 0;
+out:
+	ob_job_clear(&j);
+	return rc;
+}
+
+/* One job by a unique key: which is S_GET or S_BY_ARN. */
+static int job_fetch(struct ob_store *st, int which, const char *name, const char *key,
+		     struct ob_job *ret, struct ob_error *err)
+{
+	struct binder b = BINDER(st, which);
+	int rc;
+
+	memset(ret, 0, sizeof(*ret));
+	if (key == NULL)
+		return ob_error_set(err, OB_ERR_INVALID, "store: no job key");
+	bind_text(&b, name, key);
+	rc = stmt_step(&b);
+	if (rc == SQLITE_ROW)
+		rc = read_job(st, b.s, ret, err);
+	else if (rc == SQLITE_DONE)
+		rc = ob_error_set(err, OB_ERR_NOTFOUND, "%s: no job %s %s", st->path,
+				  which == S_GET ? "with id" : "for", key);
+	else
+		rc = db_error(st, rc, err, "read job");
+	stmt_done(b.s);
+	return rc;
+}
+
+int ob_store_job_get(struct ob_store *st, const char *id, struct ob_job *ret,
+		     struct ob_error *err)
+{
+	return job_fetch(st, S_GET, ":id", id, ret, err);
+}
+
+int ob_store_job_by_arn(struct ob_store *st, const char *source_arn, struct ob_job *ret,
+			struct ob_error *err)
+{
+	return job_fetch(st, S_BY_ARN, ":arn", source_arn, ret, err);
+}
+
+static int history_add(struct ob_store *st, const char *id, int64_t at, const char *from,
+		       const char *to, const char *detail, struct ob_error *err)
+{
+	struct binder b = BINDER(st, S_HISTORY_ADD);
+
+	bind_text(&b, ":id", id);
+	bind_int(&b, ":at", at);
+	bind_text(&b, ":from", from);
+	bind_text(&b, ":to", to);
+	bind_text(&b, ":detail", detail ? detail : "");
+	return run(&b, "write history", err);
+}
+
+int ob_store_job_insert(struct ob_store *st, const struct ob_job *job, const char *detail,
+			int64_t now_ms, bool *ret_created, struct ob_error *err)
+{
+	struct binder b = BINDER(st, S_INSERT);
+	const char *state, *ff = "", *kind;
+	bool created = false;
+	int rc;
+
+	if (ret_created != NULL)
+		*ret_created = false;
+	if (job == NULL || !job->id || !job->role || !job->source_arn || !job->db_id ||
+	    !job->copy_id)
+		return ob_error_set(err, OB_ERR_INVALID,
+				    "store: a job needs id, role, source_arn, db_id and copy_id");
+	state = state_name(job->state);
+	kind = kind_name(job->kind);
+	if (state == NULL || kind == NULL ||
+	    (job->state == OB_JOB_FAILED && (ff = state_name(job->failed_from)) == NULL))
+		return ob_error_set(err, OB_ERR_INVALID, "store: job %s: state or kind out of range",
+				    job->id);
+	if (tx_begin(st, err) != 0)
+		return -1;
+	bind_text(&b, ":id", job->id);
+	bind_text(&b, ":role", job->role);
+	bind_text(&b, ":kind", kind);
+	bind_text(&b, ":arn", job->source_arn);
+	bind_text(&b, ":db_id", job->db_id);
+	bind_text(&b, ":copy_id", job->copy_id);
+	bind_text(&b, ":copy_arn", OPT(job->copy_arn));
+	bind_text(&b, ":state", state);
+	bind_text(&b, ":failed_from", ff);
+	bind_int(&b, ":attempts", job->attempts);
+	bind_int(&b, ":defers", job->defers);
+	bind_int(&b, ":next_at", job->next_at_ms);
+	bind_int(&b, ":now", now_ms);
+	bind_text(&b, ":engine", OPT(job->engine));
+	bind_text(&b, ":engine_version", OPT(job->engine_version));
+	bind_int(&b, ":gib", job->allocated_gib);
+	bind_int(&b, ":snap_time", job->snapshot_time);
+	bind_text(&b, ":origin", OPT(job->origin));
+	bind_text(&b, ":err_code", OPT(job->error_code));
+	bind_text(&b, ":err_msg", OPT(job->error_message));
+	bind_text(&b, ":source_tags", OPT(job->source_tags));
+	rc = run(&b, "insert job", err);
+	if (rc == 0 && sqlite3_changes(st->db) > 0) {
+		created = true;
+		rc = history_add(st, job->id, now_ms, "", state, detail, err);
+	}
+	if (tx_end(st, rc, err) != 0)
+		return ob_error_prefix(err, "job %s", job->id);
+	if (ret_created != NULL)
+		*ret_created = created;
+	return 0;
+}
+
+/* Why the compare-and-set matched no row: the job is gone or moved on. */
+static int step_lost(struct ob_store *st, const struct ob_job *job, struct ob_error *err)
+{
+	struct binder b = BINDER(st, S_STATE_OF);
+	int rc;
+
+	bind_text(&b, ":id", job->id);
+	rc = stmt_step(&b);
+	if (rc == SQLITE_ROW)
+		ob_error_set(err, OB_ERR_CONFLICT, "%s: job %s is '%s' now, not '%s'", st->path,
+			     job->id, (const char *)sqlite3_column_text(b.s, 0),
+			     ob_job_state_name(job->state));
+	else if (rc == SQLITE_DONE)
+		ob_error_set(err, OB_ERR_NOTFOUND, "%s: no job with id %s", st->path, job->id);
+	else
+		db_error(st, rc, err, "read job state");
+	stmt_done(b.s);
+	return -1;
+}
+
+/* A copy of src (NULL stays NULL), made before the transaction so that
+ * install() after COMMIT cannot fail. */
+static int copy_change(const char *src, char **ret_copy, struct ob_error *err)
+{
+	*ret_copy = NULL;
+	if (src != NULL && (*ret_copy = strdup(src)) == NULL)
+		return ob_error_set(err, OB_ERR_NOMEM, "store: out of memory");
+	return 0;
+}
+
+static void install(char **dst, char **copy)
+{
+	if (*copy != NULL) {
+		free(*dst);
+		*dst = *copy;
+		*copy = NULL;
+	}
+}
+
+int ob_store_job_step(struct ob_store *st, struct ob_job *job, const struct ob_fsm_step *step,
+		      const struct ob_store_change *change, int64_t now_ms,
+		      struct ob_error *err)
+{
+	static const struct ob_store_change none;
+	struct binder b = BINDER(st, S_STEP);
+	const char *from, *to, *ff = "";
+	char *arn = NULL, *code = NULL, *msg = NULL;
+	int rc = -1;
+
+	if (change == NULL)
+		change = &none;
+	if (job == NULL || job->id == NULL || step == NULL)
+		return ob_error_set(err, OB_ERR_INVALID, "store: step needs a job and a step");
+	from = state_name(job->state);
+	to = state_name(step->to);
+	if (from == NULL || to == NULL ||
+	    (step->to == OB_JOB_FAILED && (ff = state_name(step->failed_from)) == NULL))
+		return ob_error_set(err, OB_ERR_INVALID, "store: job %s: state out of range",
+				    job->id);
+	if (copy_change(change->copy_arn, &arn, err) != 0 ||
+	    copy_change(change->error_code, &code, err) != 0 ||
+	    copy_change(change->error_message, &msg, err) != 0 || tx_begin(st, err) != 0)
+		goto out;
+	bind_text(&b, ":to", to);
+	bind_text(&b, ":failed_from", ff);
+	bind_int(&b, ":attempts", step->attempts);
+	bind_int(&b, ":defers", step->defers);
+	bind_int(&b, ":next_at", step->next_at_ms);
+	bind_int(&b, ":now", now_ms);
+	bind_text(&b, ":copy_arn", change->copy_arn);
+	bind_text(&b, ":err_code", change->error_code);
+	bind_text(&b, ":err_msg", change->error_message);
+	bind_text(&b, ":id", job->id);
+	bind_text(&b, ":from", from);
+	rc = run(&b, "update job", err);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = step_lost(st, job, err);
+	if (rc == 0 && step->transition)
+		rc = history_add(st, job->id, now_ms, from, to, change->detail, err);
+	rc = tx_end(st, rc, err);
+	if (rc != 0)
+		goto out;
+	job->state = step->to;
+	job->failed_from = step->to == OB_JOB_FAILED ? step->failed_from : step->to;
+	job->attempts = step->attempts;
+	job->defers = step->defers;
+	job->next_at_ms = step->next_at_ms;
+	job->updated_ms = now_ms;
+	install(&job->copy_arn, &arn);
+	install(&job->error_code, &code);
+	install(&job->error_message, &msg);
+out:
+	free(arn);
+	free(code);
+	free(msg);
+	return rc;
+}
+
+int ob_store_jobs_list(struct ob_store *st, const struct ob_store_query *q,
+		       struct ob_job_list *ret, struct ob_error *err)
+{
+	static const struct ob_store_query all;
+	struct ob_job_list l = { NULL, 0 };
+	struct binder b = BINDER(st, S_LIST);
+	size_t cap = 0;
+	int rc;
+
+	memset(ret, 0, sizeof(*ret));
+	if (q == NULL)
+		q = &all;
+	if (bind_states(&b, q->states, q->states ? q->n_states : 0, err) != 0) {
+		stmt_done(b.s);
+		return -1;
+	}
+	bind_int(&b, ":by_next", q->by_next_at);
+	bind_int(&b, ":due", q->due_only ? q->due_before_ms : INT64_MAX);
+	bind_int(&b, ":limit",
+		 q->limit == 0 || q->limit > (size_t)INT64_MAX ? -1 : (int64_t)q->limit);
+	while ((rc = stmt_step(&b)) == SQLITE_ROW) {
+		if (grow((void **)&l.items, l.n, &cap, sizeof(*l.items), err) != 0 ||
+		    read_job(st, b.s, &l.items[l.n], err) != 0)
+			goto out;
+		l.n++;
+	}
+	if (rc != SQLITE_DONE)
+		db_error(st, rc, err, "list jobs");
+out:
+	stmt_done(b.s);
+	if (rc == SQLITE_DONE)
+		*ret = l;
+	else
+		ob_job_list_clear(&l);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ob_store_next_due(struct ob_store *st, const enum ob_job_state *states, size_t n_states,
+		      int64_t *ret_ms, struct ob_error *err)
+{
+	enum ob_job_state active[OB_JOB_STATE_COUNT];
+	struct binder b = BINDER(st, S_NEXT_DUE);
+	int rc, i;
+
+	*ret_ms = OB_FSM_NEVER;
+	if (states == NULL) {
+		n_states = 0;
+		for (i = 0; i < OB_JOB_STATE_COUNT; i++)
+			if (ob_job_state_active((enum ob_job_state)i))
+				active[n_states++] = (enum ob_job_state)i;
+		states = active;
+	}
+	if (bind_states(&b, states, n_states, err) != 0) {
+		stmt_done(b.s);
+		return -1;
+	}
+	rc = stmt_step(&b);
+	if (rc == SQLITE_ROW && sqlite3_column_type(b.s, 0) != SQLITE_NULL)
+		*ret_ms = sqlite3_column_int64(b.s, 0);
+	if (rc != SQLITE_ROW)
+		db_error(st, rc, err, "next due");
+	stmt_done(b.s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int ob_store_count_states(struct ob_store *st, long ret_counts[OB_JOB_STATE_COUNT],
+			  struct ob_error *err)
+{
+	struct binder b = BINDER(st, S_COUNT);
+	enum ob_job_state state;
+	const char *name;
+	int rc;
+
+	memset(ret_counts, 0, OB_JOB_STATE_COUNT * sizeof(ret_counts[0]));
+	while ((rc = stmt_step(&b)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(b.s, 0);
+		if (ob_job_state_parse(name ? name : "", &state) != 0) {
+			ob_error_set(err, OB_ERR_PARSE, "%s: job %s has unknown state '%s'", st->path,
+				     (const char *)sqlite3_column_text(b.s, 2), name ? name : "");
+			break;
+		}
+		ret_counts[state] = (long)sqlite3_column_int64(b.s, 1);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		db_error(st, rc, err, "count jobs");
+	stmt_done(b.s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	memset(ret_counts, 0, OB_JOB_STATE_COUNT * sizeof(ret_counts[0]));
+	return -1;
+}
+
+int ob_store_history(struct ob_store *st, const char *job_id, struct ob_history_list *ret,
+		     struct ob_error *err)
+{
+	struct binder b = BINDER(st, S_HISTORY);
+	struct ob_history_list l = { NULL, 0 };
+	struct ob_history *h;
+	size_t cap = 0;
+	int rc;
+
+	memset(ret, 0, sizeof(*ret));
+	if (job_id == NULL)
+		return ob_error_set(err, OB_ERR_INVALID, "store: no job id");
+	bind_text(&b, ":id", job_id);
+	while ((rc = stmt_step(&b)) == SQLITE_ROW) {
+		if (grow((void **)&l.items, l.n, &cap, sizeof(*l.items), err) != 0)
+			goto out;
+		h = &l.items[l.n++];
+		h->at_ms = sqlite3_column_int64(b.s, 0);
+		h->from = col_dup(b.s, 1);
+		h->to = col_dup(b.s, 2);
+		h->detail = col_dup(b.s, 3);
+		if (h->from == NULL || h->to == NULL || h->detail == NULL) {
+			ob_error_set(err, OB_ERR_NOMEM, "store: out of memory");
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		db_error(st, rc, err, "read history");
+out:
+	stmt_done(b.s);
+	if (rc == SQLITE_DONE)
+		*ret = l;
+	else
+		ob_history_list_clear(&l);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

@@ -48,6 +48,8 @@ struct ob_job {
 	char *origin;              /* "event" or "sweep" */
 	char *error_code;          /* last error's AWS code, "" if none */
 	char *error_message;       /* last error's message, "" if none */
+	char *source_tags;         /* the source snapshot's tags, JSON
+				    * [{"Key":..,"Value":..}], "" if none */
 };
 
 struct ob_job_list {
@@ -71,8 +73,10 @@ struct ob_history_list {
 /* Open (creating when absent unless read_only) the database at path, set
  * WAL + synchronous=FULL + a busy timeout, and migrate the schema to the
  * current version. 0 and *ret, or -1 + err (OB_ERR_IO with the SQLite
- * message: unreadable, corrupt, disk full; OB_ERR_CONFIG for a schema newer
- * than this build knows). */
+ * message: unreadable, corrupt (a quick_check runs first), disk full;
+ * OB_ERR_CONFIG for a schema newer than this build knows, or a read-only
+ * open of a file not yet migrated). Nothing is written to a file that is
+ * refused. */
 int ob_store_open(const char *path, bool read_only, struct ob_store **ret,
 		  struct ob_error *err);
 
@@ -90,8 +94,9 @@ int ob_store_file_version(struct ob_store *st);
 int ob_store_job_insert(struct ob_store *st, const struct ob_job *job, const char *detail,
 			int64_t now_ms, bool *ret_created, struct ob_error *err);
 
-/* Fetch a job by id, or by source ARN. 0 and *ret (owned by the caller), or
- * -1 + err: OB_ERR_NOTFOUND when there is none. */
+/* Fetch a job by id, or by source ARN. *ret is overwritten (not freed
+ * first). 0 and *ret (owned by the caller), or -1 + err: OB_ERR_NOTFOUND
+ * when there is none. */
 int ob_store_job_get(struct ob_store *st, const char *id, struct ob_job *ret,
 		     struct ob_error *err);
 int ob_store_job_by_arn(struct ob_store *st, const char *source_arn, struct ob_job *ret,
@@ -99,7 +104,8 @@ int ob_store_job_by_arn(struct ob_store *st, const char *source_arn, struct ob_j
 
 /* Which jobs to list. Zero-initialised = all, oldest first. */
 struct ob_store_query {
-	const enum ob_job_state *states; /* any of these; NULL = all states */
+	const enum ob_job_state *states; /* any of these; NULL = all states,
+					  * n_states == 0 = none */
 	size_t n_states;
 	bool due_only;                   /* next_at_ms <= due_before_ms */
 	int64_t due_before_ms;
@@ -132,14 +138,16 @@ struct ob_store_change {
 /* Commit step for job: compare-and-set on (job->id, job->state), writing
  * step's state, failed_from, counters and next_at, the change, updated =
  * now_ms, and (when step->transition) one history row, all in one
- * transaction. On success job's fields are updated to match. -1 + err:
- * OB_ERR_CONFLICT when the stored state is no longer job->state (nothing
- * written), OB_ERR_IO on a database error (nothing written). */
+ * transaction. On success job's fields are updated to match. -1 + err,
+ * nothing written: OB_ERR_CONFLICT when the stored state is no longer
+ * job->state, OB_ERR_NOTFOUND for an unknown id, OB_ERR_INVALID for an
+ * out-of-range state, OB_ERR_IO on a database error. */
 int ob_store_job_step(struct ob_store *st, struct ob_job *job, const struct ob_fsm_step *step,
 		      const struct ob_store_change *change, int64_t now_ms,
 		      struct ob_error *err);
 
-/* The job's history, oldest first. 0 and *ret, or -1 + err. */
+/* The job's history, oldest first (empty for an unknown job). 0 and *ret,
+ * or -1 + err. */
 int ob_store_history(struct ob_store *st, const char *job_id, struct ob_history_list *ret,
 		     struct ob_error *err);
 
