@@ -75,7 +75,9 @@ LIB_SRCS := \
 	src/store.c \
 	src/event.c \
 	src/ident.c \
-	src/announce.c
+	src/announce.c \
+	src/source.c \
+	src/daemon.c
 
 DAEMON_SRCS := src/main.c
 CTL_SRCS    := src/ctl_main.c

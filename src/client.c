@@ -4,15 +4,31 @@
 #include "ob/client.h"
 
 #include <string.h>
+#include <time.h>
 
-/* The transport's progress callback: a stop request aborts the transfer in
- * flight instead of waiting out its timeout. */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The transport's progress callback: a stop request aborts the transfer at
+ * once, or after a grace period while finish_on_stop is set, instead of
+ * waiting out its timeout. */
 static int on_progress(void *ctx)
 {
-	const struct ob_client *c = ctx;
+	struct ob_client *c = ctx;
 
-	if (c->opt.stop != NULL && *c->opt.stop)
-		return 1;
+	if (c->opt.stop != NULL && *c->opt.stop) {
+		if (!c->finish_on_stop)
+			return 1;
+		if (c->stop_seen_ms == 0)
+			c->stop_seen_ms = mono_ms();
+		else if (mono_ms() - c->stop_seen_ms >= OB_CLIENT_STOP_GRACE_MS)
+			return 1;
+	}
 	return c->opt.progress != NULL ? c->opt.progress(c->opt.progress_ctx) : 0;
 }
 

@@ -57,3 +57,28 @@ void ob_log(enum ob_log_level level, const char *fmt, ...)
 	sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", (int)level,
 			"SYSLOG_IDENTIFIER=%s", log_ident, NULL);
 }
+
+void ob_log_job(enum ob_log_level level, const char *job_id, const char *state,
+		const char *snapshot, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (level > log_max)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_stderr) {
+		fprintf(stderr, "%s: %s: job %s: %s\n", log_ident, level_name(level),
+			job_id ? job_id : "-", msg);
+		return;
+	}
+	/* sd_journal_send takes a NULL-terminated list: absent fields become
+	 * empty values of a field nobody queries rather than holes. */
+	sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", (int)level,
+			"SYSLOG_IDENTIFIER=%s", log_ident,
+			"OB_JOB=%s", job_id ? job_id : "",
+			"OB_STATE=%s", state ? state : "",
+			"OB_SNAPSHOT=%s", snapshot ? snapshot : "", NULL);
+}

@@ -1,10 +1,11 @@
 /*
  * main.c - offsite-backupd: parse the command line, load the configuration,
  * build the AWS client, prove the credentials with sts:GetCallerIdentity,
- * tell systemd we are ready, and run until SIGTERM.
+ * open (and migrate) the job database, tell systemd we are ready, and run
+ * the role's loop until SIGTERM.
  *
- * This file only wires modules together. The job loop of the source and
- * vault roles plugs in where serve() waits today.
+ * This file only wires modules together. The vault role plugs in where
+ * serve() waits today.
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
  */
@@ -22,7 +23,10 @@
 #include "ob/buf.h"
 #include "ob/client.h"
 #include "ob/config.h"
+#include "ob/daemon.h"
 #include "ob/log.h"
+#include "ob/source.h"
+#include "ob/store.h"
 #include "ob/sts.h"
 #include "ob/version.h"
 
@@ -84,6 +88,100 @@ static int install_signals(void)
 	return 0;
 }
 
+/* What a reload has to reach. */
+struct running {
+	const char *config_path;
+	struct ob_config **cfg;
+	struct ob_source *source;  /* NULL in the target role */
+};
+
+/* Re-read the configuration file: a valid one replaces the reloadable
+ * settings (log_level, and the job settings: filters, intervals,
+ * retention, copy slots, attempts; credentials, endpoints and the queue
+ * need a restart), an invalid one is reported line by line and the running
+ * configuration stays. */
+static void reload(struct running *r)
+{
+	struct ob_config *fresh;
+
+	reload_requested = 0;
+	sd_notify(0, "RELOADING=1");
+	fresh = load_config(r->config_path);
+	if (fresh == NULL) {
+		ob_log(OB_LOG_ERR, "reload: %s is invalid; keeping the running configuration",
+		       r->config_path);
+	} else if (fresh->role != (*r->cfg)->role) {
+		ob_log(OB_LOG_ERR, "reload: %s changes the role; that needs a restart; "
+		       "keeping the running configuration", r->config_path);
+		ob_config_free(fresh);
+	} else {
+		ob_config_forget_secret(fresh);
+		ob_log_set_level(fresh->log_level);
+		if (r->source != NULL)
+			ob_source_set_config(r->source, fresh);
+		ob_config_free(*r->cfg);
+		*r->cfg = fresh;
+		ob_log(OB_LOG_INFO, "reload: %s applied", r->config_path);
+	}
+	sd_notify(0, "READY=1");
+}
+
+static void each_turn(void *ctx)
+{
+	if (reload_requested)
+		reload(ctx);
+}
+
+static int source_intake(void *ctx, const struct ob_sqs_batch *batch, struct ob_error *err)
+{
+	return ob_source_intake(ctx, batch, err);
+}
+
+static int source_run(void *ctx, int64_t *ret_next_ms, struct ob_error *err)
+{
+	return ob_source_run(ctx, ret_next_ms, err);
+}
+
+/* The source role: its jobs and the events queue, until a stop. */
+static int run_source(struct running *r, struct ob_client *client, struct ob_store *store,
+		      const char *account)
+{
+	struct ob_source_options sopt;
+	struct ob_daemon_options dopt;
+	struct ob_error err;
+	char line[1024];
+	int rc;
+
+	memset(&sopt, 0, sizeof(sopt));
+	sopt.cfg = *r->cfg;
+	sopt.client = client;
+	sopt.store = store;
+	sopt.account = account;
+	sopt.stop = &stop_requested;
+	r->source = ob_source_new(&sopt, &err);
+	if (r->source == NULL) {
+		ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
+		return -1;
+	}
+	memset(&dopt, 0, sizeof(dopt));
+	dopt.client = client;
+	dopt.store = store;
+	dopt.queue_url = (*r->cfg)->queue_url;
+	dopt.stop = &stop_requested;
+	dopt.each_turn = each_turn;
+	dopt.each_turn_ctx = r;
+	dopt.role.name = "source";
+	dopt.role.ctx = r->source;
+	dopt.role.intake = source_intake;
+	dopt.role.run = source_run;
+	rc = ob_daemon_run(&dopt, &err);
+	if (rc < 0)
+		ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
+	ob_source_free(r->source);
+	r->source = NULL;
+	return rc;
+}
+
 /* Run until asked to stop. Signals are blocked only around the check of the
  * flags and the wait, so none is lost between them, while the work (a
  * reload today, the job loop later) runs with them unblocked, so a SIGTERM
@@ -91,9 +189,8 @@ static int install_signals(void)
  * replaces the reloadable settings (log_level today; the job settings join
  * with the roles; credentials and endpoints need a restart), an invalid one
  * is reported line by line and the running configuration stays. */
-static void serve(const char *config_path, struct ob_config **cfg)
+static void serve(struct running *r)
 {
-	struct ob_config *fresh;
 	sigset_t block, old;
 
 	sigemptyset(&block);
@@ -107,20 +204,7 @@ static void serve(const char *config_path, struct ob_config **cfg)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (stop_requested)
 			return;
-		reload_requested = 0;
-		sd_notify(0, "RELOADING=1");
-		fresh = load_config(config_path);
-		if (fresh == NULL) {
-			ob_log(OB_LOG_ERR, "reload: %s is invalid; keeping the running configuration",
-			       config_path);
-		} else {
-			ob_config_forget_secret(fresh);
-			ob_log_set_level(fresh->log_level);
-			ob_log(OB_LOG_INFO, "reload: %s applied (log_level)", config_path);
-			ob_config_free(*cfg);
-			*cfg = fresh;
-		}
-		sd_notify(0, "READY=1");
+		reload(r);
 	}
 }
 
@@ -149,6 +233,8 @@ int main(int argc, char **argv)
 	struct ob_client_options copt;
 	struct ob_client client;
 	struct ob_sts_identity id;
+	struct ob_store *store = NULL;
+	struct running run;
 	struct ob_config *cfg;
 	struct ob_error err;
 	char line[1024];
@@ -217,13 +303,27 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
+	if (ob_store_open(cfg->state_db, false, &store, &err) < 0) {
+		ob_log(OB_LOG_ERR, "cannot open the job database: %s",
+		       ob_error_str(&err, line, sizeof(line)));
+		goto out;
+	}
 	sd_notifyf(0, "READY=1\nSTATUS=role %s in account %s", ob_role_name(cfg->role),
 		   id.account);
-	serve(config_path, &cfg);
+	memset(&run, 0, sizeof(run));
+	run.config_path = config_path;
+	run.cfg = &cfg;
+	if (cfg->role == OB_ROLE_SOURCE) {
+		if (run_source(&run, &client, store, id.account) < 0)
+			goto out;
+	} else {
+		serve(&run);
+	}
 	sd_notify(0, "STOPPING=1");
 	ob_log(OB_LOG_INFO, "stopping");
 	rc = 0;
 out:
+	ob_store_close(store);
 	ob_client_clear(&client);
 	ob_config_free(cfg);
 	return rc;

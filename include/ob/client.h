@@ -8,15 +8,24 @@
 #define OB_CLIENT_H
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "ob/aws.h"
 #include "ob/config.h"
 #include "ob/creds.h"
 #include "ob/http.h"
 
+/* How long a request already in flight may still run after a stop request
+ * (while finish_on_stop is set), so its outcome can be committed. */
+#define OB_CLIENT_STOP_GRACE_MS 5000
+
 struct ob_client_options {
-	/* When set, no new attempt or backoff starts (struct ob_aws_options)
-	 * and the transfer in flight is aborted within about a second. */
+	/* When set, no new attempt or backoff starts (struct ob_aws_options).
+	 * The transfer in flight is aborted within about a second, or, while
+	 * finish_on_stop is set, after OB_CLIENT_STOP_GRACE_MS, so an API call
+	 * that changes something normally completes and its outcome is
+	 * committed. */
 	const volatile sig_atomic_t *stop;
 	/* Also called about once a second during transfers (e.g. to ping the
 	 * systemd watchdog); non-zero aborts like stop. May be NULL. */
@@ -30,6 +39,11 @@ struct ob_client {
 	struct ob_creds_provider *creds;
 	struct ob_aws *aws;
 	struct ob_client_options opt;      /* the transport's progress context */
+	/* Set by the caller around calls that change something (a copy, a
+	 * publish): a stop then lets them finish, within the grace period.
+	 * Reads and long polls are dropped at once: nothing is lost. */
+	bool finish_on_stop;
+	int64_t stop_seen_ms;              /* monotonic time the stop was first seen */
 };
 
 /* Build the stack for cfg ([daemon] region, [aws] section). No network I/O

@@ -22,4 +22,12 @@ void ob_log_set_level(enum ob_log_level max_level);
 void ob_log(enum ob_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* A line about one job: journald gets the structured fields OB_JOB=,
+ * OB_STATE= and OB_SNAPSHOT= (any may be NULL to omit it), so
+ * `journalctl -u offsite-backup OB_JOB=j...` shows a job's whole story;
+ * stderr gets a "job <id>: " prefix. */
+void ob_log_job(enum ob_log_level level, const char *job_id, const char *state,
+		const char *snapshot, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
 #endif

@@ -1,0 +1,54 @@
+/*
+ * ob/daemon.h - the one deadline-driven loop both roles run in.
+ *
+ * Each turn does the role's due work, then long-polls the queue for at
+ * most the time until the next deadline (0..20 s), then hands what arrived
+ * to the role. A copy slot freeing up or a poll tick therefore waits at
+ * most one shortened long poll. Signal handlers only set flags; the loop
+ * checks them every turn, and a stop aborts the long poll at once.
+ */
+#ifndef OB_DAEMON_H
+#define OB_DAEMON_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "ob/client.h"
+#include "ob/clock.h"
+#include "ob/error.h"
+#include "ob/sqs.h"
+#include "ob/store.h"
+
+#define OB_DAEMON_MAX_WAIT_S 20 /* SQS's longest long poll */
+
+/* What a role plugs into the loop. */
+struct ob_daemon_role {
+	const char *name;  /* "source" / "target", for STATUS= */
+	void *ctx;
+	/* Handle a received batch (never empty). -1 + err stops the turn:
+	 * OB_ERR_CANCELLED ends the loop, anything else is logged and
+	 * retried after a pause. */
+	int (*intake)(void *ctx, const struct ob_sqs_batch *batch, struct ob_error *err);
+	/* Do the due work; *ret_next_ms = when something is due next (wall
+	 * clock, OB_FSM_NEVER for nothing). Errors as intake. */
+	int (*run)(void *ctx, int64_t *ret_next_ms, struct ob_error *err);
+};
+
+struct ob_daemon_options {
+	struct ob_client *client;          /* borrowed */
+	struct ob_store *store;            /* borrowed; job counts for STATUS= */
+	const char *queue_url;             /* copied */
+	const struct ob_clock *clock;      /* NULL = system clock */
+	const volatile sig_atomic_t *stop; /* required */
+	/* Called at the top of every turn (e.g. to apply a SIGHUP reload);
+	 * may be NULL. */
+	void (*each_turn)(void *ctx);
+	void *each_turn_ctx;
+	struct ob_daemon_role role;
+};
+
+/* Run until *stop. Returns 0 on a requested stop; -1 + err only for a
+ * problem the loop cannot wait out (bad options). */
+int ob_daemon_run(const struct ob_daemon_options *opt, struct ob_error *err);
+
+#endif
