@@ -21,6 +21,8 @@ static int on_progress(void *ctx)
 {
 	struct ob_client *c = ctx;
 
+	int interrupt = c->opt.progress != NULL ? c->opt.progress(c->opt.progress_ctx) : 0;
+
 	if (c->opt.stop != NULL && *c->opt.stop) {
 		if (!c->finish_on_stop)
 			return 1;
@@ -29,7 +31,7 @@ static int on_progress(void *ctx)
 		else if (mono_ms() - c->stop_seen_ms >= OB_CLIENT_STOP_GRACE_MS)
 			return 1;
 	}
-	return c->opt.progress != NULL ? c->opt.progress(c->opt.progress_ctx) : 0;
+	return interrupt && !c->finish_on_stop;
 }
 
 int ob_client_init(struct ob_client *c, const struct ob_config *cfg,

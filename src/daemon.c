@@ -112,8 +112,10 @@ static int turn(struct loop *l)
 	if (stopping(l))
 		return 1;
 	if (role->run(role->ctx, &next, &err) < 0) {
+		/* Cancelled without a stop: a reload cut a read short; the
+		 * next turn applies it and does the work again. */
 		if (err.kind == OB_ERR_CANCELLED)
-			return 1;
+			return stopping(l) ? 1 : 0;
 		trouble(l, "jobs", &err);
 		return 0;
 	}
@@ -122,8 +124,8 @@ static int turn(struct loop *l)
 		return 1;
 	if (ob_sqs_receive(l->opt->client->aws, l->queue_url, 10, wait_seconds(l, next), 0,
 			   &batch, &err) < 0) {
-		if (err.kind == OB_ERR_CANCELLED || stopping(l))
-			return 1;
+		if (err.kind == OB_ERR_CANCELLED)
+			return stopping(l) ? 1 : 0;
 		trouble(l, "receiving from the queue", &err);
 		return 0;
 	}
@@ -131,7 +133,7 @@ static int turn(struct loop *l)
 		if (role->intake(role->ctx, &batch, &err) < 0) {
 			ob_sqs_batch_clear(&batch);
 			if (err.kind == OB_ERR_CANCELLED)
-				return 1;
+				return stopping(l) ? 1 : 0;
 			trouble(l, "handling messages", &err);
 			return 0;
 		}

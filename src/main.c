@@ -43,6 +43,14 @@ static void on_signal(int sig)
 		stop_requested = 1;
 }
 
+/* A pending reload cuts a long poll short, so `systemctl reload` takes
+ * effect within about a second, not after up to 20 s. */
+static int on_transfer_progress(void *ctx)
+{
+	(void)ctx;
+	return reload_requested != 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -274,6 +282,7 @@ int main(int argc, char **argv)
 	}
 	memset(&copt, 0, sizeof(copt));
 	copt.stop = &stop_requested;
+	copt.progress = on_transfer_progress;
 	if (ob_client_init(&client, cfg, &copt, &err) < 0) {
 		ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
 		goto out;

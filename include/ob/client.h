@@ -28,7 +28,9 @@ struct ob_client_options {
 	 * committed. */
 	const volatile sig_atomic_t *stop;
 	/* Also called about once a second during transfers (e.g. to ping the
-	 * systemd watchdog); non-zero aborts like stop. May be NULL. */
+	 * systemd watchdog); non-zero aborts the transfer (OB_ERR_CANCELLED)
+	 * unless finish_on_stop is set, e.g. to cut a long poll short for a
+	 * reload. May be NULL. */
 	int (*progress)(void *ctx);
 	void *progress_ctx;
 	unsigned max_attempts;             /* 0 = AWS standard mode default */
