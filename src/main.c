@@ -103,14 +103,40 @@ struct running {
 	struct ob_source *source;  /* NULL in the target role */
 };
 
+/* The first setting that differs between old and fresh and is only read
+ * at start-up (the client, the store and the queue are built from them),
+ * or NULL. The secret is not compared: the running copy is wiped. */
+static const char *restart_only_change(const struct ob_config *old,
+				       const struct ob_config *fresh)
+{
+	if (old->role != fresh->role)
+		return "role";
+	if (old->credentials != fresh->credentials)
+		return "credentials";
+	if (strcmp(old->region, fresh->region) != 0)
+		return "region";
+	if (strcmp(old->queue_url, fresh->queue_url) != 0)
+		return "queue_url";
+	if (strcmp(old->state_db, fresh->state_db) != 0)
+		return "state_db";
+	if (strcmp(old->endpoint_url, fresh->endpoint_url) != 0)
+		return "endpoint_url";
+	if (strcmp(old->imds_url, fresh->imds_url) != 0)
+		return "imds_url";
+	if (strcmp(old->access_key_id, fresh->access_key_id) != 0)
+		return "access_key_id";
+	return NULL;
+}
+
 /* Re-read the configuration file: a valid one replaces the reloadable
  * settings (log_level, and the job settings: filters, intervals,
- * retention, copy slots, attempts; credentials, endpoints and the queue
- * need a restart), an invalid one is reported line by line and the running
- * configuration stays. */
+ * retention, copy slots, attempts); one that changes what is only read at
+ * start-up (restart_only_change) is refused, and so is an invalid one,
+ * reported line by line: the running configuration stays. */
 static void reload(struct running *r)
 {
 	struct ob_config *fresh;
+	const char *key;
 
 	reload_requested = 0;
 	sd_notify(0, "RELOADING=1");
@@ -118,9 +144,9 @@ static void reload(struct running *r)
 	if (fresh == NULL) {
 		ob_log(OB_LOG_ERR, "reload: %s is invalid; keeping the running configuration",
 		       r->config_path);
-	} else if (fresh->role != (*r->cfg)->role) {
-		ob_log(OB_LOG_ERR, "reload: %s changes the role; that needs a restart; "
-		       "keeping the running configuration", r->config_path);
+	} else if ((key = restart_only_change(*r->cfg, fresh)) != NULL) {
+		ob_log(OB_LOG_ERR, "reload: %s changes %s, which needs a restart; keeping the "
+		       "running configuration", r->config_path, key);
 		ob_config_free(fresh);
 	} else {
 		ob_config_forget_secret(fresh);
@@ -190,13 +216,9 @@ static int run_source(struct running *r, struct ob_client *client, struct ob_sto
 	return rc;
 }
 
-/* Run until asked to stop. Signals are blocked only around the check of the
- * flags and the wait, so none is lost between them, while the work (a
- * reload today, the job loop later) runs with them unblocked, so a SIGTERM
- * still aborts a request in flight. SIGHUP re-reads the file: a valid one
- * replaces the reloadable settings (log_level today; the job settings join
- * with the roles; credentials and endpoints need a restart), an invalid one
- * is reported line by line and the running configuration stays. */
+/* The target role until it has a loop of its own: wait for signals. They
+ * are blocked only around the check of the flags and the wait, so none is
+ * lost between them; SIGHUP reloads as in the source role. */
 static void serve(struct running *r)
 {
 	sigset_t block, old;

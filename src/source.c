@@ -905,6 +905,9 @@ int ob_source_intake(struct ob_source *s, const struct ob_sqs_batch *batch,
 
 	s->stats.messages += batch->n + batch->n_malformed;
 	s->stats.malformed += batch->n_malformed;
+	if (batch->n_malformed > 0)
+		ob_log(OB_LOG_WARNING, "%zu message(s) unreadable (no id, receipt handle or body, "
+		       "or over 256 KiB); left for the dead-letter queue", batch->n_malformed);
 	memset(items, 0, sizeof(items));
 	for (i = 0; i < n; i++) {
 		items[i].msg = &batch->msgs[i];
