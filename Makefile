@@ -77,7 +77,8 @@ LIB_SRCS := \
 	src/ident.c \
 	src/announce.c \
 	src/source.c \
-	src/daemon.c
+	src/daemon.c \
+	src/retain.c
 
 DAEMON_SRCS := src/main.c
 CTL_SRCS    := src/ctl_main.c
@@ -103,7 +104,8 @@ TEST_SRCS := \
 	tests/check_store.c \
 	tests/check_event.c \
 	tests/check_ident.c \
-	tests/check_announce.c
+	tests/check_announce.c \
+	tests/check_retain.c
 
 SUITE_SRCS := tests/sigv4_suite.c
 PROBE_SRCS := tests/integration/ob_probe.c

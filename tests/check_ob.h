@@ -25,5 +25,6 @@ Suite *ob_suite_store(void);
 Suite *ob_suite_event(void);
 Suite *ob_suite_ident(void);
 Suite *ob_suite_announce(void);
+Suite *ob_suite_retain(void);
 
 #endif

@@ -1,0 +1,2 @@
+/* retain.c - stub, being written. */
+#include "ob/retain.h"
