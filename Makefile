@@ -76,6 +76,7 @@ LIB_SRCS := \
 	src/event.c \
 	src/ident.c \
 	src/announce.c \
+	src/jobs.c \
 	src/source.c \
 	src/daemon.c \
 	src/retain.c
