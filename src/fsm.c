@@ -1,6 +1,6 @@
 /*
- * fsm.c - the source role's per-snapshot job state machine (DESIGN.md
- * section 3), as a pure function over a const transition table.
+ * fsm.c - the per-snapshot job state machines of both roles (DESIGN.md
+ * section 3), as a pure function over one const transition table.
  *
  * The shell acts on a job, turns what it saw into an event and asks
  * ob_fsm_step() what the job becomes; it then commits that with a
@@ -63,7 +63,22 @@ static const struct fsm_row table[] = {
 	{ OB_JOB_NOTIFIED, OB_EV_EXPIRED, OB_JOB_EXPIRED, DELAY_NEVER },
 	SETBACKS(OB_JOB_NOTIFIED),
 
-	/* expired: nothing. */
+	/* The vault: the import is a copy; verifying needs no wait. */
+	{ OB_JOB_ANNOUNCED, OB_EV_COPY_STARTED, OB_JOB_IMPORTING, DELAY_POLL },
+	SETBACKS(OB_JOB_ANNOUNCED),
+
+	{ OB_JOB_IMPORTING, OB_EV_COPY_PROGRESS, TO_SAME, DELAY_POLL },
+	{ OB_JOB_IMPORTING, OB_EV_COPY_AVAILABLE, OB_JOB_IMPORTED, DELAY_NOW },
+	SETBACKS(OB_JOB_IMPORTING),
+
+	{ OB_JOB_IMPORTED, OB_EV_VERIFIED, OB_JOB_VERIFIED, DELAY_NEVER },
+	SETBACKS(OB_JOB_IMPORTED),
+
+	/* Retention runs per database; a delete that fails is tried again at
+	 * the next pass, the copy stays verified meanwhile. */
+	{ OB_JOB_VERIFIED, OB_EV_EXPIRED, OB_JOB_EXPIRED, DELAY_NEVER },
+
+	/* expired, rejected: nothing. */
 
 	{ OB_JOB_FAILED, OB_EV_OPERATOR_RETRY, TO_FAILED_FROM, DELAY_NOW },
 };
@@ -76,6 +91,11 @@ static const char *const state_names[OB_JOB_STATE_COUNT] = {
 	[OB_JOB_NOTIFIED] = "notified",
 	[OB_JOB_EXPIRED] = "expired",
 	[OB_JOB_FAILED] = "failed",
+	[OB_JOB_ANNOUNCED] = "announced",
+	[OB_JOB_IMPORTING] = "importing",
+	[OB_JOB_IMPORTED] = "imported",
+	[OB_JOB_VERIFIED] = "verified",
+	[OB_JOB_REJECTED] = "rejected",
 };
 
 static const char *const event_names[OB_EV_COUNT] = {
@@ -89,6 +109,7 @@ static const char *const event_names[OB_EV_COUNT] = {
 	[OB_EV_DEFER] = "defer",
 	[OB_EV_FAIL] = "fail",
 	[OB_EV_OPERATOR_RETRY] = "operator-retry",
+	[OB_EV_VERIFIED] = "verified",
 };
 
 /* Enums may be signed or unsigned; one unsigned compare catches both ends. */
@@ -130,7 +151,8 @@ const char *ob_fsm_event_name(enum ob_fsm_event_kind k)
 
 bool ob_job_state_active(enum ob_job_state s)
 {
-	return state_ok(s) && s != OB_JOB_EXPIRED && s != OB_JOB_FAILED;
+	return state_ok(s) && s != OB_JOB_EXPIRED && s != OB_JOB_FAILED &&
+	       s != OB_JOB_REJECTED && s != OB_JOB_VERIFIED;
 }
 
 static const struct fsm_row *lookup(enum ob_job_state from, enum ob_fsm_event_kind ev)

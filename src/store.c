@@ -91,8 +91,8 @@ enum {
 	S_STATE_OF, S_LIST, S_NEXT_DUE, S_COUNT, S_HISTORY, S_N
 };
 
-#define STATES ":s0, :s1, :s2, :s3, :s4, :s5, :s6"
-_Static_assert(OB_JOB_STATE_COUNT == 7, "STATES needs one placeholder per job state");
+#define STATES ":s0, :s1, :s2, :s3, :s4, :s5, :s6, :s7, :s8, :s9, :s10, :s11"
+_Static_assert(OB_JOB_STATE_COUNT == 12, "STATES needs one placeholder per job state");
 
 static const char *const stmt_sql[S_N] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",

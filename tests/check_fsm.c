@@ -1,7 +1,7 @@
 /*
- * check_fsm.c - the job state machine: every (state, event) pair against an
- * expectation table written here by hand (not the module's table), the
- * attempt limit at its edges, deferral that never fails, equal-jitter
+ * check_fsm.c - the job state machine of both roles: every (state, event)
+ * pair against an expectation table written here by hand (not the module's
+ * table), the attempt limit at its edges, deferral that never fails, equal-jitter
  * backoff bounds over a seeded sweep and absurd counters, saturation near
  * INT64_MAX, bad policies, out-of-range values and the state names.
  */
@@ -155,8 +155,9 @@ struct want {
 #define D { W_DEFER, 0, 0 }
 #define F { W_FAIL, 0, 0 }
 
-/* DESIGN.md section 3, source role, written out cell by cell. */
+/* DESIGN.md section 3, both roles, written out cell by cell. */
 static const struct want expect[OB_JOB_STATE_COUNT][OB_EV_COUNT] = {
+	/* source */
 	[OB_JOB_PENDING] = {
 		[OB_EV_COPY_STARTED] = GO(OB_JOB_COPYING, D_POLL),
 		[OB_EV_RETRY] = R, [OB_EV_DEFER] = D, [OB_EV_FAIL] = F,
@@ -178,10 +179,31 @@ static const struct want expect[OB_JOB_STATE_COUNT][OB_EV_COUNT] = {
 		[OB_EV_EXPIRED] = GO(OB_JOB_EXPIRED, D_NEVER),
 		[OB_EV_RETRY] = R, [OB_EV_DEFER] = D, [OB_EV_FAIL] = F,
 	},
+	/* both */
 	[OB_JOB_EXPIRED] = { { W_ILLEGAL, 0, 0 } },
 	[OB_JOB_FAILED] = {
 		[OB_EV_OPERATOR_RETRY] = { W_RESUME, 0, D_NOW },
 	},
+	/* target (vault): the import is a copy, so it reuses the copy events */
+	[OB_JOB_ANNOUNCED] = {
+		[OB_EV_COPY_STARTED] = GO(OB_JOB_IMPORTING, D_POLL),
+		[OB_EV_RETRY] = R, [OB_EV_DEFER] = D, [OB_EV_FAIL] = F,
+	},
+	[OB_JOB_IMPORTING] = {
+		[OB_EV_COPY_PROGRESS] = { W_PROGRESS, OB_JOB_IMPORTING, D_POLL },
+		[OB_EV_COPY_AVAILABLE] = GO(OB_JOB_IMPORTED, D_NOW),
+		[OB_EV_RETRY] = R, [OB_EV_DEFER] = D, [OB_EV_FAIL] = F,
+	},
+	[OB_JOB_IMPORTED] = {
+		[OB_EV_VERIFIED] = GO(OB_JOB_VERIFIED, D_NEVER),
+		[OB_EV_RETRY] = R, [OB_EV_DEFER] = D, [OB_EV_FAIL] = F,
+	},
+	/* not active: retention acts per database and simply tries a failed
+	 * delete again at its next pass, so no setbacks here */
+	[OB_JOB_VERIFIED] = {
+		[OB_EV_EXPIRED] = GO(OB_JOB_EXPIRED, D_NEVER),
+	},
+	[OB_JOB_REJECTED] = { { W_ILLEGAL, 0, 0 } },
 };
 
 #undef GO
@@ -219,7 +241,7 @@ static void assert_step(const struct ob_fsm_step *got, enum ob_job_state to,
 
 /* One loop iteration per pair. Each pair is tried on two jobs: one with
  * room for more attempts (2 attempts, 3 defers) and one a RETRY away from
- * the limit; failed jobs remember `shared`. */
+ * the limit; failed jobs remember `shared` and `importing` respectively. */
 START_TEST(test_every_pair)
 {
 	const struct ob_fsm_policy *pol = &pol_default;
@@ -228,11 +250,12 @@ START_TEST(test_every_pair)
 	const struct want *w = &expect[s][k];
 	const uint32_t random = 0x9e3779b9u;
 	static const unsigned attempts[2] = { 2, 4 }, defers[2] = { 3, 0 };
+	static const enum ob_job_state failed_from[2] = { OB_JOB_SHARED, OB_JOB_IMPORTING };
 	char what[96];
 	int j;
 
 	for (j = 0; j < 2; j++) {
-		struct ob_fsm_job job = { s, OB_JOB_SHARED, attempts[j], defers[j] };
+		struct ob_fsm_job job = { s, failed_from[j], attempts[j], defers[j] };
 		struct ob_fsm_event ev = { k, random };
 		struct ob_fsm_step got;
 		struct ob_error e;
@@ -276,7 +299,7 @@ START_TEST(test_every_pair)
 			assert_step(&got, OB_JOB_FAILED, s, 0, 0, NEVER, true, false, what);
 			break;
 		case W_RESUME:
-			assert_step(&got, OB_JOB_SHARED, OB_JOB_SHARED, 0, 0, NOW, true, false,
+			assert_step(&got, failed_from[j], failed_from[j], 0, 0, NOW, true, false,
 				    what);
 			break;
 		case W_ILLEGAL:
@@ -319,6 +342,7 @@ END_TEST
 
 static const enum ob_job_state active_states[] = {
 	OB_JOB_PENDING, OB_JOB_COPYING, OB_JOB_COPIED, OB_JOB_SHARED, OB_JOB_NOTIFIED,
+	OB_JOB_ANNOUNCED, OB_JOB_IMPORTING, OB_JOB_IMPORTED,
 };
 
 START_TEST(test_max_attempts_one)
@@ -343,15 +367,19 @@ START_TEST(test_max_attempts_one)
 }
 END_TEST
 
-/* Feed RETRY back N times, with DEFERs in between: the N-th RETRY fails. */
+/* Feed RETRY back N times, with DEFERs in between: the N-th RETRY fails.
+ * Once per role, in the state that waits on a copy. */
+static const enum ob_job_state copy_states[] = { OB_JOB_COPYING, OB_JOB_IMPORTING };
+
 START_TEST(test_max_attempts_n)
 {
 	static const unsigned limits[] = { 2, 3, 5, 10, 100 };
+	const enum ob_job_state s = copy_states[_i];
 	int li;
 
 	for (li = 0; li < ROWS(limits); li++) {
 		struct ob_fsm_policy pol = pol_default;
-		struct ob_fsm_job job = { OB_JOB_COPYING, OB_JOB_PENDING, 0, 0 };
+		struct ob_fsm_job job = { s, OB_JOB_PENDING, 0, 0 };
 		struct ob_fsm_step got;
 		unsigned n;
 
@@ -361,21 +389,22 @@ START_TEST(test_max_attempts_n)
 			struct ob_fsm_event defer = { OB_EV_DEFER, n * 104729u };
 
 			ck_assert_int_eq(ob_fsm_step(&pol, &job, &defer, NOW, &got, NULL), 0);
-			ck_assert_int_eq(got.to, OB_JOB_COPYING);
+			ck_assert_int_eq(got.to, s);
 			job.attempts = got.attempts;
 			job.defers = got.defers;
 			ck_assert_int_eq(ob_fsm_step(&pol, &job, &retry, NOW, &got, NULL), 0);
 			if (n < limits[li]) {
-				ck_assert_msg(got.to == OB_JOB_COPYING && !got.exhausted,
-					      "limit %u: retry %u failed early", limits[li], n);
+				ck_assert_msg(got.to == s && !got.exhausted,
+					      "%s, limit %u: retry %u failed early",
+					      ob_job_state_name(s), limits[li], n);
 				ck_assert_uint_eq(got.attempts, n);
 				ck_assert_uint_eq(got.defers, n);
 				ck_assert_int_lt(got.next_at_ms, NEVER);
 				job.attempts = got.attempts;
 				job.defers = got.defers;
 			} else {
-				assert_step(&got, OB_JOB_FAILED, OB_JOB_COPYING, 0, 0, NEVER, true,
-					    true, "last retry");
+				assert_step(&got, OB_JOB_FAILED, s, 0, 0, NEVER, true, true,
+					    "last retry");
 			}
 		}
 		/* The operator brings it back where it failed, fresh. */
@@ -387,8 +416,7 @@ START_TEST(test_max_attempts_n)
 			struct ob_fsm_event op = { OB_EV_OPERATOR_RETRY, 0 };
 
 			ck_assert_int_eq(ob_fsm_step(&pol, &job, &op, NOW, &got, NULL), 0);
-			assert_step(&got, OB_JOB_COPYING, OB_JOB_COPYING, 0, 0, NOW, true, false,
-				    "operator retry");
+			assert_step(&got, s, s, 0, 0, NOW, true, false, "operator retry");
 		}
 	}
 }
@@ -452,20 +480,26 @@ START_TEST(test_defer_never_fails)
 }
 END_TEST
 
-/* COPY_PROGRESS is a good look at the copy: earlier setbacks are forgiven. */
+/* COPY_PROGRESS is a good look at the copy (the export's or the vault's
+ * import): earlier setbacks are forgiven. */
 START_TEST(test_progress_resets_counters)
 {
 	struct ob_fsm_step got;
+	int i;
 
-	ck_assert_int_eq(step(&pol_default, OB_JOB_COPYING, OB_JOB_FAILED, 4, 900,
-			      OB_EV_COPY_PROGRESS, 77, NOW, &got, NULL), 0);
-	assert_step(&got, OB_JOB_COPYING, OB_JOB_COPYING, 0, 0, NOW + 30000, false, false,
-		    "progress");
-	/* ... so the limit starts over */
-	ck_assert_int_eq(step(&pol_default, OB_JOB_COPYING, 0, got.attempts, got.defers,
-			      OB_EV_RETRY, 0, NOW, &got, NULL), 0);
-	ck_assert(!got.exhausted);
-	ck_assert_uint_eq(got.attempts, 1);
+	for (i = 0; i < ROWS(copy_states); i++) {
+		enum ob_job_state s = copy_states[i];
+
+		ck_assert_int_eq(step(&pol_default, s, OB_JOB_FAILED, 4, 900,
+				      OB_EV_COPY_PROGRESS, 77, NOW, &got, NULL), 0);
+		assert_step(&got, s, s, 0, 0, NOW + 30000, false, false, ob_job_state_name(s));
+		/* ... so the limit starts over */
+		ck_assert_int_eq(step(&pol_default, s, 0, got.attempts, got.defers,
+				      OB_EV_RETRY, 0, NOW, &got, NULL), 0);
+		ck_assert(!got.exhausted);
+		ck_assert_int_eq(got.to, s);
+		ck_assert_uint_eq(got.attempts, 1);
+	}
 }
 END_TEST
 
@@ -603,6 +637,35 @@ START_TEST(test_now_near_max)
 		ck_assert_int_eq(step(&pol, OB_JOB_NOTIFIED, 0, 0, 0, OB_EV_FAIL, 0, now, &got,
 				      NULL), 0);
 		ck_assert_int_eq(got.next_at_ms, NEVER);
+		/* the vault's rows the same way */
+		ck_assert_int_eq(step(&pol, OB_JOB_ANNOUNCED, 0, 0, 0, OB_EV_COPY_STARTED, 0, now,
+				      &got, NULL), 0);
+		ck_assert_int_eq(got.next_at_ms, want_due(now, 30000));
+		ck_assert_int_eq(step(&pol, OB_JOB_IMPORTING, 0, 0, 0, OB_EV_COPY_PROGRESS, 0, now,
+				      &got, NULL), 0);
+		ck_assert_int_eq(got.next_at_ms, want_due(now, 30000));
+		ck_assert_int_eq(step(&pol, OB_JOB_IMPORTED, 0, 3, 60, OB_EV_RETRY, UINT32_MAX, now,
+				      &got, NULL), 0);
+		ck_assert_int_eq(got.next_at_ms, NEVER - 1);
+		ck_assert_int_eq(step(&pol, OB_JOB_ANNOUNCED, 0, 0, UINT_MAX - 1, OB_EV_DEFER, 0,
+				      now, &got, NULL), 0);
+		ck_assert_int_eq(got.next_at_ms, NEVER - 1);
+		ck_assert_int_eq(step(&pol, OB_JOB_IMPORTING, 0, 0, 0, OB_EV_COPY_AVAILABLE, 0, now,
+				      &got, NULL), 0);
+		ck_assert_int_eq(got.next_at_ms, want_due(now, 0));
+		ck_assert_int_lt(got.next_at_ms, NEVER);
+		ck_assert_int_eq(step(&pol, OB_JOB_FAILED, OB_JOB_IMPORTED, 0, 0,
+				      OB_EV_OPERATOR_RETRY, 0, now, &got, NULL), 0);
+		ck_assert_int_lt(got.next_at_ms, NEVER);
+		ck_assert_int_eq(step(&pol, OB_JOB_IMPORTED, 0, 0, 0, OB_EV_VERIFIED, 0, now, &got,
+				      NULL), 0);
+		ck_assert_int_eq(got.next_at_ms, NEVER);
+		ck_assert_int_eq(step(&pol, OB_JOB_VERIFIED, 0, 0, 0, OB_EV_EXPIRED, 0, now, &got,
+				      NULL), 0);
+		ck_assert_int_eq(got.next_at_ms, NEVER);
+		ck_assert_int_eq(step(&pol, OB_JOB_IMPORTING, 0, 0, 0, OB_EV_FAIL, 0, now, &got,
+				      NULL), 0);
+		ck_assert_int_eq(got.next_at_ms, NEVER);
 	}
 	/* Far in the past nothing saturates. */
 	ck_assert_int_eq(step(&pol, OB_JOB_SHARED, 0, 0, 0, OB_EV_NOTIFIED, 0, INT64_MIN, &got,
@@ -640,9 +703,11 @@ START_TEST(test_invalid_policies)
 	struct ob_fsm_job jobs[] = {
 		{ OB_JOB_PENDING, 0, 0, 0 }, { OB_JOB_COPYING, 0, 1, 1 },
 		{ OB_JOB_NOTIFIED, 0, 0, 0 }, { OB_JOB_FAILED, OB_JOB_COPIED, 0, 0 },
+		{ OB_JOB_IMPORTED, 0, 0, 0 }, { OB_JOB_FAILED, OB_JOB_IMPORTING, 0, 0 },
 	};
 	static const enum ob_fsm_event_kind evs[] = {
 		OB_EV_COPY_STARTED, OB_EV_COPY_PROGRESS, OB_EV_EXPIRED, OB_EV_OPERATOR_RETRY,
+		OB_EV_VERIFIED, OB_EV_OPERATOR_RETRY,
 	};
 	static const enum ob_fsm_event_kind setbacks[] = { OB_EV_RETRY, OB_EV_DEFER, OB_EV_FAIL };
 	struct ob_fsm_step got;
@@ -720,6 +785,12 @@ START_TEST(test_out_of_range)
 	ck_assert_int_eq(step(&pol_default, OB_JOB_COPIED, (enum ob_job_state)-1, 0, 0,
 			      OB_EV_FAIL, 0, NOW, &got, NULL), 0);
 	ck_assert_int_eq(got.failed_from, OB_JOB_COPIED);
+	ck_assert_int_eq(step(&pol_default, OB_JOB_ANNOUNCED, (enum ob_job_state)99, 0, 0,
+			      OB_EV_COPY_STARTED, 0, NOW, &got, NULL), 0);
+	ck_assert_int_eq(got.failed_from, OB_JOB_IMPORTING);
+	ck_assert_int_eq(step(&pol_default, OB_JOB_IMPORTED, OB_JOB_REJECTED, 0, 0, OB_EV_FAIL,
+			      0, NOW, &got, NULL), 0);
+	ck_assert_int_eq(got.failed_from, OB_JOB_IMPORTED);
 }
 END_TEST
 
@@ -739,11 +810,12 @@ START_TEST(test_null_arguments)
 }
 END_TEST
 
-/* Resuming needs an active state to go back to; anything else is refused. */
+/* Resuming needs an active state to go back to; anything else (a finished,
+ * refused or failed state, or garbage) is refused. */
 START_TEST(test_operator_retry_failed_from)
 {
-	static const int bad[] = { OB_JOB_FAILED, OB_JOB_EXPIRED, OB_JOB_STATE_COUNT, 42, -1,
-				   INT_MIN };
+	static const int bad[] = { OB_JOB_FAILED, OB_JOB_EXPIRED, OB_JOB_VERIFIED,
+				   OB_JOB_REJECTED, OB_JOB_STATE_COUNT, 42, -1, INT_MIN };
 	struct ob_fsm_step got;
 	char what[64];
 	int i;
@@ -770,14 +842,18 @@ END_TEST
 START_TEST(test_state_names)
 {
 	static const struct { enum ob_job_state s; const char *name; bool active; } rows[] = {
-		{ OB_JOB_PENDING, "pending", true },   { OB_JOB_COPYING, "copying", true },
-		{ OB_JOB_COPIED, "copied", true },     { OB_JOB_SHARED, "shared", true },
-		{ OB_JOB_NOTIFIED, "notified", true }, { OB_JOB_EXPIRED, "expired", false },
-		{ OB_JOB_FAILED, "failed", false },
+		{ OB_JOB_PENDING, "pending", true },     { OB_JOB_COPYING, "copying", true },
+		{ OB_JOB_COPIED, "copied", true },       { OB_JOB_SHARED, "shared", true },
+		{ OB_JOB_NOTIFIED, "notified", true },   { OB_JOB_EXPIRED, "expired", false },
+		{ OB_JOB_FAILED, "failed", false },      { OB_JOB_ANNOUNCED, "announced", true },
+		{ OB_JOB_IMPORTING, "importing", true }, { OB_JOB_IMPORTED, "imported", true },
+		{ OB_JOB_VERIFIED, "verified", false },  { OB_JOB_REJECTED, "rejected", false },
 	};
 	static const char *const unknown[] = {
 		"", "?", "Pending", "PENDING", "pending ", " pending", "pend", "pendingx",
-		"copy", "fail", "failed\n", "retry", "copy-started", "announced",
+		"copy", "fail", "failed\n", "retry", "copy-started", "announce", "Announced",
+		"import", "imported ", "verify", "verified\n", "reject", "rejectedx",
+		"operator-retry",
 	};
 	enum ob_job_state got;
 	int i;
@@ -820,6 +896,7 @@ START_TEST(test_event_names)
 		{ OB_EV_DEFER, "defer" },
 		{ OB_EV_FAIL, "fail" },
 		{ OB_EV_OPERATOR_RETRY, "operator-retry" },
+		{ OB_EV_VERIFIED, "verified" },
 	};
 	int i;
 
@@ -834,24 +911,75 @@ END_TEST
 
 /* ---- a random walk -------------------------------------------------------- */
 
+/* Which role a state belongs to; a job never crosses from one to the
+ * other. Written from DESIGN.md's two tables, not from the module. */
+enum { ROLE_SOURCE = 1, ROLE_TARGET = 2, ROLE_BOTH = ROLE_SOURCE | ROLE_TARGET };
+
+static int role_of(enum ob_job_state s)
+{
+	switch (s) {
+	case OB_JOB_PENDING:
+	case OB_JOB_COPYING:
+	case OB_JOB_COPIED:
+	case OB_JOB_SHARED:
+	case OB_JOB_NOTIFIED:
+		return ROLE_SOURCE;
+	case OB_JOB_ANNOUNCED:
+	case OB_JOB_IMPORTING:
+	case OB_JOB_IMPORTED:
+	case OB_JOB_VERIFIED:
+	case OB_JOB_REJECTED:
+		return ROLE_TARGET;
+	case OB_JOB_EXPIRED:
+	case OB_JOB_FAILED:
+		return ROLE_BOTH;
+	case OB_JOB_STATE_COUNT:
+		break;
+	}
+	return 0;
+}
+
 /* Random events on random jobs: whatever the machine answers keeps its
- * invariants, and it agrees with the hand-written table on legality. */
+ * invariants, stays in the job's role, and agrees with the hand-written
+ * table on legality and on where the job goes. A finished job (expired,
+ * rejected) is offered a few events too, then replaced by a new one: a
+ * source job, a vault job, or a refused announcement. At the end every
+ * (state, event) pair must have been tried and every active state resumed
+ * from failed, so no part of the table escapes the walk. */
 START_TEST(test_random_walk)
 {
+	static const enum ob_job_state entries[] = { OB_JOB_PENDING, OB_JOB_ANNOUNCED,
+						     OB_JOB_REJECTED };
 	uint32_t seed = test_seed("random_walk");
 	struct ob_fsm_job job = { OB_JOB_PENDING, OB_JOB_PENDING, 0, 0 };
-	int i;
+	int role = ROLE_SOURCE;
+	static unsigned hits[OB_JOB_STATE_COUNT][OB_EV_COUNT], resumed[OB_JOB_STATE_COUNT];
+	int i, k;
 
+	memset(hits, 0, sizeof(hits));
+	memset(resumed, 0, sizeof(resumed));
 	for (i = 0; i < 200000; i++) {
-		struct ob_fsm_event ev = { (enum ob_fsm_event_kind)(xorshift32(&seed) % OB_EV_COUNT),
-					   xorshift32(&seed) };
-		int64_t now = (int64_t)(xorshift32(&seed) % 1000000) * 1000;
+		struct ob_fsm_event ev;
+		int64_t now;
+		const struct want *w;
 		struct ob_fsm_step got;
 		int rc;
 
+		if ((job.state == OB_JOB_EXPIRED || job.state == OB_JOB_REJECTED) &&
+		    xorshift32(&seed) % 4 == 0) {
+			enum ob_job_state e = entries[xorshift32(&seed) % ROWS(entries)];
+
+			job = (struct ob_fsm_job){ e, e, 0, 0 };
+			role = role_of(e);
+		}
+		ev = (struct ob_fsm_event){ (enum ob_fsm_event_kind)(xorshift32(&seed) % OB_EV_COUNT),
+					    xorshift32(&seed) };
+		now = (int64_t)(xorshift32(&seed) % 1000000) * 1000;
+		w = &expect[job.state][ev.kind];
+		hits[job.state][ev.kind]++;
 		fill_sentinel(&got);
 		rc = ob_fsm_step(&pol_default, &job, &ev, now, &got, NULL);
-		REQUIRE((rc == 0) == (expect[job.state][ev.kind].kind != W_ILLEGAL),
+		REQUIRE((rc == 0) == (w->kind != W_ILLEGAL),
 			"step %d: %s + %s gave %d", i, ob_job_state_name(job.state),
 			ob_fsm_event_name(ev.kind), rc);
 		if (rc < 0) {
@@ -859,11 +987,44 @@ START_TEST(test_random_walk)
 			continue;
 		}
 		REQUIRE((unsigned)got.to < OB_JOB_STATE_COUNT, "step %d: to %d", i, (int)got.to);
+		switch (w->kind) {
+		case W_GO:
+			REQUIRE(got.to == w->to, "step %d: %s + %s went to %s, want %s", i,
+				ob_job_state_name(job.state), ob_fsm_event_name(ev.kind),
+				ob_job_state_name(got.to), ob_job_state_name(w->to));
+			break;
+		case W_PROGRESS:
+		case W_DEFER:
+			REQUIRE(got.to == job.state, "step %d: %s + %s went to %s", i,
+				ob_job_state_name(job.state), ob_fsm_event_name(ev.kind),
+				ob_job_state_name(got.to));
+			break;
+		case W_RETRY:
+			REQUIRE(got.to == (got.exhausted ? OB_JOB_FAILED : job.state),
+				"step %d: %s + retry went to %s", i, ob_job_state_name(job.state),
+				ob_job_state_name(got.to));
+			break;
+		case W_FAIL:
+			REQUIRE(got.to == OB_JOB_FAILED, "step %d: %s + fail went to %s", i,
+				ob_job_state_name(job.state), ob_job_state_name(got.to));
+			break;
+		case W_RESUME:
+			REQUIRE(got.to == job.failed_from, "step %d: resumed to %s, left %s", i,
+				ob_job_state_name(got.to), ob_job_state_name(job.failed_from));
+			resumed[got.to]++;
+			break;
+		case W_ILLEGAL:
+			break;
+		}
+		REQUIRE(role_of(got.to) & role, "step %d: %s job went to %s", i,
+			role == ROLE_SOURCE ? "source" : "vault", ob_job_state_name(got.to));
 		REQUIRE(got.transition == (got.to != job.state), "step %d: transition flag", i);
-		REQUIRE(!got.exhausted || got.to == OB_JOB_FAILED, "step %d: exhausted flag", i);
+		REQUIRE(!got.exhausted || (w->kind == W_RETRY && got.to == OB_JOB_FAILED),
+			"step %d: exhausted flag", i);
 		if (got.to == OB_JOB_FAILED)
-			REQUIRE(ob_job_state_active(got.failed_from), "step %d: failed_from %s", i,
-				ob_job_state_name(got.failed_from));
+			REQUIRE(ob_job_state_active(got.failed_from) &&
+					role_of(got.failed_from) == role,
+				"step %d: failed_from %s", i, ob_job_state_name(got.failed_from));
 		else
 			REQUIRE(got.failed_from == got.to, "step %d: failed_from %s != to", i,
 				ob_job_state_name(got.failed_from));
@@ -882,9 +1043,15 @@ START_TEST(test_random_walk)
 		job.failed_from = got.failed_from;
 		job.attempts = got.attempts;
 		job.defers = got.defers;
-		/* Restart a finished job so the walk keeps going. */
-		if (job.state == OB_JOB_EXPIRED)
-			job = (struct ob_fsm_job){ OB_JOB_PENDING, OB_JOB_PENDING, 0, 0 };
+	}
+	for (i = 0; i < OB_JOB_STATE_COUNT; i++) {
+		for (k = 0; k < OB_EV_COUNT; k++)
+			ck_assert_msg(hits[i][k] > 0, "walk never tried %s + %s",
+				      ob_job_state_name((enum ob_job_state)i),
+				      ob_fsm_event_name((enum ob_fsm_event_kind)k));
+		if (ob_job_state_active((enum ob_job_state)i))
+			ck_assert_msg(resumed[i] > 0, "walk never resumed to %s",
+				      ob_job_state_name((enum ob_job_state)i));
 	}
 }
 END_TEST
@@ -897,7 +1064,7 @@ Suite *ob_suite_fsm(void)
 	tcase_add_loop_test(tc, test_every_pair, 0, OB_JOB_STATE_COUNT * OB_EV_COUNT);
 	tcase_add_test(tc, test_backoff_worked_example);
 	tcase_add_test(tc, test_max_attempts_one);
-	tcase_add_test(tc, test_max_attempts_n);
+	tcase_add_loop_test(tc, test_max_attempts_n, 0, ROWS(copy_states));
 	tcase_add_test(tc, test_attempts_at_extremes);
 	tcase_add_test(tc, test_defer_never_fails);
 	tcase_add_test(tc, test_progress_resets_counters);
