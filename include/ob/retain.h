@@ -26,8 +26,10 @@ struct ob_retain_policy {
 /* For n copies with times[i] (unix seconds, any order, duplicates allowed),
  * set keep[i] (n entries, caller-owned) to whether copy i is kept. Ties
  * (equal times) are broken by index: the higher index counts as newer. 0,
- * or -1 + err (OB_ERR_INVALID: a negative count, NULL arrays with n > 0,
- * a time outside years 1970..9999; OB_ERR_NOMEM). n == 0 is fine. */
+ * or -1 + err (OB_ERR_INVALID: a NULL policy or a negative count, even
+ * with n == 0; NULL arrays with n > 0; a time outside years 1970..9999;
+ * OB_ERR_NOMEM), keep[] untouched then. At most
+ * daily + weekly + monthly + yearly copies are kept (at least 1). */
 int ob_retain_select(const int64_t *times, size_t n, const struct ob_retain_policy *p,
 		     bool *keep, struct ob_error *err);
 
