@@ -78,6 +78,7 @@ LIB_SRCS := \
 	src/announce.c \
 	src/jobs.c \
 	src/source.c \
+	src/target.c \
 	src/daemon.c \
 	src/retain.c
 

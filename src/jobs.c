@@ -180,9 +180,9 @@ int ob_jobs_apply(struct ob_jobs *j, struct ob_job *job, enum ob_fsm_event_kind 
 		return -1;
 	}
 	if (step.to == OB_JOB_FAILED) {
-		ob_log_job(OB_LOG_ERR, job->id, "failed", job->source_arn,
-			   "%s -> failed%s: %s", ob_job_state_name(from),
-			   step.exhausted ? " (attempts exhausted)" : "", why);
+		ob_log_alert(OB_LOG_ERR, OB_MSGID_JOB_FAILED, job->id, "failed", job->source_arn,
+			     "%s -> failed%s: %s", ob_job_state_name(from),
+			     step.exhausted ? " (attempts exhausted)" : "", why);
 	} else if (step.transition) {
 		ob_log_job(OB_LOG_INFO, job->id, ob_job_state_name(step.to), job->source_arn,
 			   "%s -> %s", ob_job_state_name(from), ob_job_state_name(step.to));
@@ -410,6 +410,46 @@ out:
 	free(jobs); /* pointers into all */
 	ob_job_list_clear(&all);
 	return rc;
+}
+
+/* ---- tags kept with a job ---------------------------------------------- */
+
+char *ob_jobs_tags_json(const struct ob_rds_tag_ref *tags, size_t n, struct ob_error *err)
+{
+	json_t *arr = json_array();
+	char *text = NULL;
+	size_t i;
+
+	for (i = 0; arr != NULL && i < n; i++) {
+		if (json_array_append_new(arr, json_pack("{s:s, s:s}", "Key", tags[i].key,
+							 "Value", tags[i].value)) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	if (arr != NULL)
+		text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	if (text == NULL)
+		ob_error_set(err, OB_ERR_NOMEM, "out of memory");
+	return text;
+}
+
+json_t *ob_jobs_tags_load(const struct ob_job *job, struct ob_rds_tag_ref *tags, size_t *n)
+{
+	json_t *arr = job->source_tags[0] ? json_loads(job->source_tags, 0, NULL) : NULL;
+	json_t *t;
+	size_t i;
+
+	json_array_foreach(arr, i, t) {
+		const char *k = json_string_value(json_object_get(t, "Key"));
+		const char *v = json_string_value(json_object_get(t, "Value"));
+
+		if (k == NULL || v == NULL || *n >= OB_JOBS_TAGS_MAX)
+			continue;
+		tags[(*n)++] = (struct ob_rds_tag_ref){ k, v };
+	}
+	return arr;
 }
 
 /* ---- running due jobs -------------------------------------------------- */

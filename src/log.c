@@ -82,3 +82,27 @@ void ob_log_job(enum ob_log_level level, const char *job_id, const char *state,
 			"OB_STATE=%s", state ? state : "",
 			"OB_SNAPSHOT=%s", snapshot ? snapshot : "", NULL);
 }
+
+void ob_log_alert(enum ob_log_level level, const char *message_id, const char *job_id,
+		  const char *state, const char *snapshot, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (level > log_max)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_stderr) {
+		fprintf(stderr, "%s: %s: [%s] %s%s%s%s\n", log_ident, level_name(level),
+			message_id, job_id ? "job " : "", job_id ? job_id : "",
+			job_id ? ": " : "", msg);
+		return;
+	}
+	sd_journal_send("MESSAGE=%s", msg, "MESSAGE_ID=%s", message_id, "PRIORITY=%d", (int)level,
+			"SYSLOG_IDENTIFIER=%s", log_ident,
+			"OB_JOB=%s", job_id ? job_id : "",
+			"OB_STATE=%s", state ? state : "",
+			"OB_SNAPSHOT=%s", snapshot ? snapshot : "", NULL);
+}

@@ -4,8 +4,7 @@
  * open (and migrate) the job database, tell systemd we are ready, and run
  * the role's loop until SIGTERM.
  *
- * This file only wires modules together. The vault role plugs in where
- * serve() waits today.
+ * This file only wires modules together.
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
  */
@@ -28,6 +27,7 @@
 #include "ob/source.h"
 #include "ob/store.h"
 #include "ob/sts.h"
+#include "ob/target.h"
 #include "ob/version.h"
 
 #define DEFAULT_CONFIG "/etc/offsite-backup.conf"
@@ -100,7 +100,8 @@ static int install_signals(void)
 struct running {
 	const char *config_path;
 	struct ob_config **cfg;
-	struct ob_source *source;  /* NULL in the target role */
+	struct ob_source *source;  /* the role's state: one of the two is set */
+	struct ob_target *target;
 };
 
 /* The first setting that differs between old and fresh and is only read
@@ -153,6 +154,8 @@ static void reload(struct running *r)
 		ob_log_set_level(fresh->log_level);
 		if (r->source != NULL)
 			ob_source_set_config(r->source, fresh);
+		if (r->target != NULL)
+			ob_target_set_config(r->target, fresh);
 		ob_config_free(*r->cfg);
 		*r->cfg = fresh;
 		ob_log(OB_LOG_INFO, "reload: %s applied", r->config_path);
@@ -166,6 +169,16 @@ static void each_turn(void *ctx)
 		reload(ctx);
 }
 
+static int target_intake(void *ctx, const struct ob_sqs_batch *batch, struct ob_error *err)
+{
+	return ob_target_intake(ctx, batch, err);
+}
+
+static int target_run(void *ctx, int64_t *ret_next_ms, struct ob_error *err)
+{
+	return ob_target_run(ctx, ret_next_ms, err);
+}
+
 static int source_intake(void *ctx, const struct ob_sqs_batch *batch, struct ob_error *err)
 {
 	return ob_source_intake(ctx, batch, err);
@@ -176,66 +189,51 @@ static int source_run(void *ctx, int64_t *ret_next_ms, struct ob_error *err)
 	return ob_source_run(ctx, ret_next_ms, err);
 }
 
-/* The source role: its jobs and the events queue, until a stop. */
-static int run_source(struct running *r, struct ob_client *client, struct ob_store *store,
-		      const char *account)
+/* Run the configured role's loop until a stop. */
+static int run_role(struct running *r, struct ob_client *client, struct ob_store *store,
+		    const char *account)
 {
-	struct ob_source_options sopt;
+	const struct ob_config *cfg = *r->cfg;
 	struct ob_daemon_options dopt;
 	struct ob_error err;
 	char line[1024];
 	int rc;
 
-	memset(&sopt, 0, sizeof(sopt));
-	sopt.cfg = *r->cfg;
-	sopt.client = client;
-	sopt.store = store;
-	sopt.account = account;
-	sopt.stop = &stop_requested;
-	r->source = ob_source_new(&sopt, &err);
-	if (r->source == NULL) {
+	memset(&dopt, 0, sizeof(dopt));
+	if (cfg->role == OB_ROLE_SOURCE) {
+		struct ob_source_options o = { cfg, client, store, NULL, account, &stop_requested };
+
+		r->source = ob_source_new(&o, &err);
+		dopt.role.ctx = r->source;
+		dopt.role.intake = source_intake;
+		dopt.role.run = source_run;
+	} else {
+		struct ob_target_options o = { cfg, client, store, NULL, account, &stop_requested };
+
+		r->target = ob_target_new(&o, &err);
+		dopt.role.ctx = r->target;
+		dopt.role.intake = target_intake;
+		dopt.role.run = target_run;
+	}
+	if (dopt.role.ctx == NULL) {
 		ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
 		return -1;
 	}
-	memset(&dopt, 0, sizeof(dopt));
+	dopt.role.name = ob_role_name(cfg->role);
 	dopt.client = client;
 	dopt.store = store;
-	dopt.queue_url = (*r->cfg)->queue_url;
+	dopt.queue_url = cfg->queue_url;
 	dopt.stop = &stop_requested;
 	dopt.each_turn = each_turn;
 	dopt.each_turn_ctx = r;
-	dopt.role.name = "source";
-	dopt.role.ctx = r->source;
-	dopt.role.intake = source_intake;
-	dopt.role.run = source_run;
 	rc = ob_daemon_run(&dopt, &err);
 	if (rc < 0)
 		ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
 	ob_source_free(r->source);
+	ob_target_free(r->target);
 	r->source = NULL;
+	r->target = NULL;
 	return rc;
-}
-
-/* The target role until it has a loop of its own: wait for signals. They
- * are blocked only around the check of the flags and the wait, so none is
- * lost between them; SIGHUP reloads as in the source role. */
-static void serve(struct running *r)
-{
-	sigset_t block, old;
-
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	for (;;) {
-		sigprocmask(SIG_BLOCK, &block, &old);
-		while (!stop_requested && !reload_requested)
-			sigsuspend(&old);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		if (stop_requested)
-			return;
-		reload(r);
-	}
 }
 
 /* Keep secrets out of core files: no dumps, and not ptrace-attachable by
@@ -344,12 +342,8 @@ int main(int argc, char **argv)
 	memset(&run, 0, sizeof(run));
 	run.config_path = config_path;
 	run.cfg = &cfg;
-	if (cfg->role == OB_ROLE_SOURCE) {
-		if (run_source(&run, &client, store, id.account) < 0)
-			goto out;
-	} else {
-		serve(&run);
-	}
+	if (run_role(&run, &client, store, id.account) < 0)
+		goto out;
 	sd_notify(0, "STOPPING=1");
 	ob_log(OB_LOG_INFO, "stopping");
 	rc = 0;

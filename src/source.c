@@ -43,59 +43,23 @@ struct ob_source {
 
 /* ---- the source snapshot's tags ------------------------------------------ */
 
-/* The tags to carry over, as JSON for the job row. Keys AWS reserves
- * ("aws:") and our own provenance keys are left out. NULL + err. */
+/* The source snapshot's tags to carry over to the export copy, as JSON
+ * for the job row. Keys AWS reserves ("aws:") and our own provenance keys
+ * are left out. NULL + err. */
 static char *tags_to_json(const struct ob_rds_snapshot *snap, struct ob_error *err)
 {
-	json_t *arr = json_array();
-	char *text = NULL;
-	size_t i;
+	struct ob_rds_tag_ref refs[OB_JOBS_TAGS_MAX];
+	size_t i, n = 0;
 
-	if (arr == NULL)
-		goto nomem;
-	for (i = 0; i < snap->n_tags; i++) {
+	for (i = 0; i < snap->n_tags && n < OB_JOBS_TAGS_MAX; i++) {
 		const struct ob_rds_tag *t = &snap->tags[i];
 
 		if (strncmp(t->key, "aws:", 4) == 0 || strncmp(t->key, "offsite-backup:", 15) == 0)
 			continue;
-		if (json_array_append_new(arr, json_pack("{s:s, s:s}", "Key", t->key,
-							 "Value", t->value)) < 0)
-			goto nomem;
+		refs[n++] = (struct ob_rds_tag_ref){ t->key, t->value };
 	}
-	text = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	if (text == NULL)
-		ob_error_set(err, OB_ERR_NOMEM, "out of memory");
-	return text;
-nomem:
-	json_decref(arr);
-	ob_error_set(err, OB_ERR_NOMEM, "out of memory");
-	return NULL;
+	return ob_jobs_tags_json(refs, n, err);
 }
-
-/* Append the job's stored source tags to tags[*n] (capacity OB_JOBS_TAGS_MAX).
- * The returned JSON owns the strings; free it after the call. A damaged
- * value only loses the carried-over tags, never the provenance ones. */
-static json_t *tags_from_json(const struct ob_job *job, struct ob_rds_tag_ref *tags, size_t *n)
-{
-	json_t *arr = job->source_tags[0] ? json_loads(job->source_tags, 0, NULL) : NULL;
-	json_t *t;
-	size_t i;
-
-	json_array_foreach(arr, i, t) {
-		const char *k = json_string_value(json_object_get(t, "Key"));
-		const char *v = json_string_value(json_object_get(t, "Value"));
-
-		if (k == NULL || v == NULL || *n >= OB_JOBS_TAGS_MAX)
-			continue;
-		tags[(*n)++] = (struct ob_rds_tag_ref){ k, v };
-	}
-	return arr;
-}
-
-/* ---- copy --------------------------------------------------------------- */
-
-/* ---- share, notify, expire ---------------------------------------------- */
 
 /* pending: start the export copy, with our provenance tags and the source
  * snapshot's own. */
@@ -114,7 +78,7 @@ static int do_copy(void *ctx, struct ob_job *job, struct ob_error *err)
 		tags[n_tags++] = (struct ob_rds_tag_ref){ OB_TAG_SOURCE_ARN, job->source_arn };
 	/* CopyTags copies the source's tags only when no Tags are given; with
 	 * ours given, the source's are passed along explicitly. */
-	source_tags = tags_from_json(job, tags, &n_tags);
+	source_tags = ob_jobs_tags_load(job, tags, &n_tags);
 	rc = ob_jobs_copy(&s->jobs, job, s->jobs.cfg->export_kms_key, tags, n_tags, err);
 	json_decref(source_tags);
 	return rc;

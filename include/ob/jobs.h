@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "ob/client.h"
 #include "ob/clock.h"
 #include "ob/config.h"
@@ -98,6 +100,15 @@ int ob_jobs_copy(struct ob_jobs *j, struct ob_job *job, const char *kms_key,
  * steps each: COPY_PROGRESS, COPY_AVAILABLE, or FAIL when it failed or
  * vanished. 0, or -1 + err. */
 int ob_jobs_poll(struct ob_jobs *j, enum ob_job_state state, struct ob_error *err);
+
+/* The extra tags a job's copy gets (struct ob_job source_tags) as JSON
+ * [{"Key":..,"Value":..}]: malloc'ed, or NULL + err. */
+char *ob_jobs_tags_json(const struct ob_rds_tag_ref *tags, size_t n, struct ob_error *err);
+
+/* Append job->source_tags to tags[*n] (capacity OB_JOBS_TAGS_MAX). The
+ * returned JSON owns the strings: json_decref() it after the call. A
+ * damaged value only loses those tags, never the caller's. */
+json_t *ob_jobs_tags_load(const struct ob_job *job, struct ob_rds_tag_ref *tags, size_t *n);
 
 typedef int (*ob_jobs_action)(void *ctx, struct ob_job *job, struct ob_error *err);
 

@@ -30,4 +30,18 @@ void ob_log_job(enum ob_log_level level, const char *job_id, const char *state,
 		const char *snapshot, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* Stable journald MESSAGE_IDs of the events an operator alerts on
+ * (`journalctl MESSAGE_ID=...`). Never change a published one. */
+#define OB_MSGID_JOB_FAILED     "182b69b5927948fba8bd74e3467621f2"
+#define OB_MSGID_REJECTED       "7dacb3da9e7140dabeeefc61542ab005"
+#define OB_MSGID_VERIFY_FAILED  "fb4cb1e4a2344b268bb04b29a72e1f51"
+#define OB_MSGID_RPO_BREACH     "b914fd45422b4278b6923211f207a1bb"
+#define OB_MSGID_RPO_CLEARED    "97102fc787eb46e0a4ee61c22fe85cde"
+
+/* ob_log_job() with a MESSAGE_ID= field (one of OB_MSGID_*); stderr shows
+ * it as a "[id] " prefix to the message. */
+void ob_log_alert(enum ob_log_level level, const char *message_id, const char *job_id,
+		  const char *state, const char *snapshot, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
 #endif

@@ -48,8 +48,10 @@ struct ob_job {
 	char *origin;              /* "event" or "sweep" */
 	char *error_code;          /* last error's AWS code, "" if none */
 	char *error_message;       /* last error's message, "" if none */
-	char *source_tags;         /* the source snapshot's tags, JSON
-				    * [{"Key":..,"Value":..}], "" if none */
+	char *source_tags;         /* tags our copy gets besides the job tag,
+				    * JSON [{"Key":..,"Value":..}], "" if none:
+				    * the source snapshot's own (source role),
+				    * the provenance tags (vault) */
 };
 
 struct ob_job_list {

@@ -1,0 +1,71 @@
+/*
+ * ob/target.h - the vault role: validate announcements, import, verify,
+ * retain, and watch each database's recovery point objective.
+ *
+ * An announcement is trusted for nothing but the pointer: the sender must
+ * be allow-listed, the ARN must agree with it, and the snapshot must be
+ * visible to the vault as shared with it and available. Anything else
+ * becomes a `rejected` job row with the reason and a journald warning
+ * (MESSAGE_ID OB_MSGID_REJECTED), and the message is deleted, so a forged
+ * or misrouted announcement is visible and cannot loop. Jobs then go
+ * announced -> importing -> imported -> verified, on the shell in ob/jobs.h.
+ */
+#ifndef OB_TARGET_H
+#define OB_TARGET_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "ob/client.h"
+#include "ob/clock.h"
+#include "ob/config.h"
+#include "ob/error.h"
+#include "ob/sqs.h"
+#include "ob/store.h"
+
+/* How often an announcement whose snapshot is not visible (not shared yet,
+ * or not available) is looked at again before it is rejected. */
+#define OB_TARGET_VISIBLE_TRIES 6
+
+struct ob_target_options {
+	const struct ob_config *cfg;       /* borrowed; see ob_target_set_config */
+	struct ob_client *client;          /* borrowed */
+	struct ob_store *store;            /* borrowed */
+	const struct ob_clock *clock;      /* NULL = system clock */
+	const char *account;               /* this (the vault) account's id */
+	const volatile sig_atomic_t *stop;
+};
+
+struct ob_target_stats {
+	unsigned long messages;
+	unsigned long rejected;
+	unsigned long duplicates;
+	unsigned long waiting;      /* snapshot not visible yet: looked at again later */
+	unsigned long jobs_created;
+	unsigned long swept;
+	unsigned long expired;      /* vault copies deleted by retention */
+	unsigned long rpo_breaches; /* databases whose newest copy is too old now */
+};
+
+struct ob_target;
+
+struct ob_target *ob_target_new(const struct ob_target_options *opt, struct ob_error *err);
+void ob_target_free(struct ob_target *t);
+void ob_target_set_config(struct ob_target *t, const struct ob_config *cfg);
+
+/* Validate each announcement of the batch and create its job (or its
+ * rejected row); delete the message once that is committed. A valid
+ * announcement whose snapshot is not visible yet stays in the queue and is
+ * looked at again with backoff (its visibility timeout), then rejected
+ * after OB_TARGET_VISIBLE_TRIES. -1 + err only for a store failure or
+ * OB_ERR_CANCELLED. */
+int ob_target_intake(struct ob_target *t, const struct ob_sqs_batch *batch,
+		     struct ob_error *err);
+
+/* Do what is due: the sweep, imports up to the copy slots, one batched
+ * poll, verification, retention and the RPO watch. As ob_source_run(). */
+int ob_target_run(struct ob_target *t, int64_t *ret_next_ms, struct ob_error *err);
+
+void ob_target_get_stats(const struct ob_target *t, struct ob_target_stats *ret);
+
+#endif

@@ -1,0 +1,826 @@
+/*
+ * target.c - the vault role: announcements become import jobs; each job is
+ * driven import -> poll -> verify, and verified copies are kept under the
+ * grandfather-father-son policy while each database's newest one is
+ * watched against the RPO.
+ *
+ * Validation trusts nothing in an announcement but the pointer: the sender
+ * must be allow-listed, the ARN must agree with the claimed account and
+ * this region, it must name an offsite-backup export copy, and DescribeDB*
+ * must show it shared with this account and available. A refused message
+ * becomes a `rejected` row (the message is deleted: it cannot loop), and a
+ * valid one whose share is not visible yet is looked at again with backoff.
+ * The claims the vault cannot check up front (engine, version, size) are
+ * checked on the vault copy itself before it counts as verified.
+ */
+#include "ob/target.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ob/announce.h"
+#include "ob/ident.h"
+#include "ob/jobs.h"
+#include "ob/log.h"
+#include "ob/rds.h"
+#include "ob/retain.h"
+
+#define BATCH_JOBS   100
+#define MAX_BATCH    OB_JOBS_MAX_BATCH
+#define FUTURE_SKEW  3600           /* seconds a snapshot_time may lie ahead */
+#define BACKOFF_MAX_S 900           /* longest wait for a share to show */
+#define TAG_VALUE_MAX 256
+
+#define OB_TAG_SOURCE_SNAPSHOT "offsite-backup:source-snapshot"
+#define OB_TAG_SOURCE_TIME     "offsite-backup:source-time"
+#define OB_TAG_DB              "offsite-backup:db"
+
+/* A database's RPO state: breached or not, so the alert is raised once. */
+struct rpo_entry {
+	char *key;      /* "<account>/<db id>" */
+	bool breached;
+};
+
+struct ob_target {
+	struct ob_jobs jobs;     /* first: the actions get a struct ob_target * */
+	char account[13];
+	char partition[32];      /* of the import key: the vault's partition */
+	int64_t next_sweep_ms;
+	int64_t next_retain_ms;
+	struct ob_target_stats stats;
+	struct rpo_entry *rpo;
+	size_t n_rpo;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int64_t now_ms(const struct ob_target *t)
+{
+	return ob_jobs_now(&t->jobs);
+}
+
+/* Is account in the comma-separated list? */
+static bool account_allowed(const char *list, const char *account)
+{
+	size_t n = strlen(account);
+	const char *p = list;
+
+	while (*p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		while (len > 0 && *p == ' ') {
+			p++;
+			len--;
+		}
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		if (len == n && memcmp(p, account, n) == 0)
+			return true;
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	return false;
+}
+
+static void format_time(int64_t unix_s, char out[32])
+{
+	time_t tt = (time_t)unix_s;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "%lld", (long long)unix_s);
+}
+
+/* ---- rejected announcements --------------------------------------------- */
+
+/* Keep a refused message as a rejected row keyed by its message id (never
+ * by the ARN it claims: a forgery must not block the real announcement),
+ * warn with a stable MESSAGE_ID, and let it be deleted. */
+static int reject(struct ob_target *t, const struct ob_sqs_message *m, const char *claimed_arn,
+		  const char *reason, struct ob_error *err)
+{
+	char key[200], id[OB_JOB_ID_SIZE], detail[64];
+	struct ob_job job;
+	bool created;
+
+	snprintf(key, sizeof(key), "rejected:%.150s", m->message_id);
+	ob_ident_job_id(key, id);
+	memset(&job, 0, sizeof(job));
+	job.id = id;
+	job.role = "target";
+	job.kind = OB_SNAP_INSTANCE;
+	job.source_arn = key;
+	job.db_id = "";
+	job.copy_id = "";
+	job.state = OB_JOB_REJECTED;
+	job.failed_from = OB_JOB_REJECTED;
+	job.next_at_ms = OB_FSM_NEVER;
+	job.origin = "announcement";
+	job.error_code = "Rejected";
+	job.error_message = (char *)reason;
+	snprintf(detail, sizeof(detail), "rejected");
+	if (ob_store_job_insert(t->jobs.store, &job, detail, now_ms(t), &created, err) < 0)
+		return -1;
+	if (created) {
+		t->stats.rejected++;
+		ob_log_alert(OB_LOG_WARNING, OB_MSGID_REJECTED, id, "rejected", claimed_arn,
+			     "announcement %.100s rejected: %s%s%s", m->message_id, reason,
+			     claimed_arn ? "; it claimed " : "", claimed_arn ? claimed_arn : "");
+	}
+	return 0;
+}
+
+/* ---- jobs --------------------------------------------------------------- */
+
+/* What a vault job is made from: an announcement, or a shared snapshot the
+ * sweep found. Borrowed strings. */
+struct origin {
+	enum ob_snap_kind kind;
+	const char *arn;
+	const char *source_snapshot; /* may be "" */
+	const char *db_id;
+	const char *engine;
+	const char *engine_version;
+	long allocated_gib;
+	int64_t snapshot_time;
+	const char *origin;          /* "announcement" / "sweep" */
+};
+
+static int create_job(struct ob_target *t, const struct origin *o, bool *ret_created,
+		      struct ob_error *err)
+{
+	struct ob_rds_tag_ref tags[5];
+	struct ob_snapshot_ref ref;
+	char id[OB_JOB_ID_SIZE], copy_id[OB_RDS_ID_MAX + 1], when[32], detail[64];
+	struct ob_job job;
+	size_t n = 0;
+	char *tag_json;
+	int rc;
+
+	*ret_created = false;
+	if (ob_ident_parse_snapshot_arn(o->arn, &ref, err) < 0)
+		return -1;
+	ob_ident_job_id(o->arn, id);
+	if (ob_ident_copy_id(o->arn, ref.name, copy_id, sizeof(copy_id), err) < 0)
+		return -1;
+	format_time(o->snapshot_time, when);
+	if (strlen(o->arn) <= TAG_VALUE_MAX)
+		tags[n++] = (struct ob_rds_tag_ref){ OB_TAG_SOURCE_ARN, o->arn };
+	tags[n++] = (struct ob_rds_tag_ref){ OB_TAG_SOURCE_ACCOUNT, ref.account };
+	tags[n++] = (struct ob_rds_tag_ref){ OB_TAG_SOURCE_TIME, when };
+	tags[n++] = (struct ob_rds_tag_ref){ OB_TAG_DB, o->db_id };
+	if (o->source_snapshot[0] != '\0' && strlen(o->source_snapshot) <= TAG_VALUE_MAX)
+		tags[n++] = (struct ob_rds_tag_ref){ OB_TAG_SOURCE_SNAPSHOT, o->source_snapshot };
+	tag_json = ob_jobs_tags_json(tags, n, err);
+	if (tag_json == NULL)
+		return -1;
+	memset(&job, 0, sizeof(job));
+	job.id = id;
+	job.role = "target";
+	job.kind = o->kind;
+	job.source_arn = (char *)o->arn;
+	job.db_id = (char *)o->db_id;
+	job.copy_id = copy_id;
+	job.state = OB_JOB_ANNOUNCED;
+	job.failed_from = OB_JOB_ANNOUNCED;
+	job.next_at_ms = now_ms(t);
+	job.engine = (char *)o->engine;
+	job.engine_version = (char *)o->engine_version;
+	job.allocated_gib = o->allocated_gib;
+	job.snapshot_time = o->snapshot_time;
+	job.origin = (char *)o->origin;
+	job.source_tags = tag_json;
+	snprintf(detail, sizeof(detail), "created from %s", o->origin);
+	rc = ob_store_job_insert(t->jobs.store, &job, detail, now_ms(t), ret_created, err);
+	free(tag_json);
+	if (rc < 0)
+		return -1;
+	if (*ret_created) {
+		t->stats.jobs_created++;
+		ob_log_job(OB_LOG_INFO, id, "announced", o->arn, "new import of %s snapshot of %s "
+			   "(account %s, taken %s; %s)", ob_snap_kind_name(o->kind), o->db_id,
+			   ref.account, when, o->origin);
+	} else {
+		t->stats.duplicates++;
+	}
+	return 0;
+}
+
+/* announced: copy the shared snapshot into the vault with the import key. */
+static int do_import(void *ctx, struct ob_job *job, struct ob_error *err)
+{
+	struct ob_target *t = ctx;
+	struct ob_rds_tag_ref tags[OB_JOBS_TAGS_MAX];
+	size_t n = 0;
+	json_t *kept;
+	int rc;
+
+	tags[n++] = (struct ob_rds_tag_ref){ OB_TAG_JOB, job->id };
+	kept = ob_jobs_tags_load(job, tags, &n);
+	rc = ob_jobs_copy(&t->jobs, job, t->jobs.cfg->import_kms_key, tags, n, err);
+	json_decref(kept);
+	return rc;
+}
+
+/* Does the KmsKeyId RDS reports name the configured key (an ARN, or a key
+ * id that the reported ARN ends with)? */
+static bool same_key(const char *reported, const char *configured)
+{
+	size_t r = strlen(reported), c = strlen(configured);
+
+	if (strcmp(reported, configured) == 0)
+		return true;
+	return c > 0 && r > c + 4 && strcmp(reported + r - c, configured) == 0 &&
+	       strncmp(reported + r - c - 4, "key/", 4) == 0;
+}
+
+/* imported: the vault copy must be ours, available, encrypted with the
+ * import key, and match the announcement's engine, version and size. */
+static int do_verify(void *ctx, struct ob_job *job, struct ob_error *err)
+{
+	struct ob_target *t = ctx;
+	struct ob_rds_snapshot snap;
+	struct ob_error why;
+	char bad[400];
+	size_t len = 0;
+	int found, rc;
+
+	memset(&snap, 0, sizeof(snap));
+	found = ob_jobs_describe_copy(&t->jobs, job->kind, job->copy_id, &snap, &why);
+	if (found < 0)
+		return ob_jobs_apply_error(&t->jobs, job, &why, err);
+	if (found == 1) {
+		ob_error_set(&why, OB_ERR_AWS, "vault copy %s disappeared before verification",
+			     job->copy_id);
+		return ob_jobs_apply(&t->jobs, job, OB_EV_FAIL, NULL, &why, err);
+	}
+	bad[0] = '\0';
+#define MISMATCH(...) (len += (size_t)snprintf(bad + len, len < sizeof(bad) ? sizeof(bad) - len : 0, __VA_ARGS__))
+	if (!ob_jobs_is_our_copy(job, &snap))
+		MISMATCH("; no %s=%s tag", OB_TAG_JOB, job->id);
+	if (strcmp(snap.status, "available") != 0)
+		MISMATCH("; status %s", snap.status);
+	if (!snap.encrypted)
+		MISMATCH("; not encrypted");
+	if (!same_key(snap.kms_key_id, t->jobs.cfg->import_kms_key))
+		MISMATCH("; KmsKeyId %s is not the import key", snap.kms_key_id);
+	if (strcmp(snap.engine, job->engine) != 0)
+		MISMATCH("; engine %s, announced %s", snap.engine, job->engine);
+	if (strcmp(snap.engine_version, job->engine_version) != 0)
+		MISMATCH("; engine version %s, announced %s", snap.engine_version,
+			 job->engine_version);
+	if (snap.allocated_storage != job->allocated_gib)
+		MISMATCH("; allocated storage %ld GiB, announced %ld", snap.allocated_storage,
+			 job->allocated_gib);
+#undef MISMATCH
+	ob_rds_snapshot_clear(&snap);
+	if (bad[0] != '\0') {
+		ob_error_set(&why, OB_ERR_INVALID, "verification of %s failed: %s", job->copy_id,
+			     bad + 2);
+		ob_log_alert(OB_LOG_ERR, OB_MSGID_VERIFY_FAILED, job->id, "imported",
+			     job->source_arn, "%s", why.message);
+		return ob_jobs_apply(&t->jobs, job, OB_EV_FAIL, NULL, &why, err);
+	}
+	rc = ob_jobs_apply(&t->jobs, job, OB_EV_VERIFIED, NULL, NULL, err);
+	t->next_retain_ms = now_ms(t); /* retention and the RPO watch look now */
+	return rc;
+}
+
+/* ---- intake ------------------------------------------------------------- */
+
+/* The snapshot as the vault sees it shared: 0 and *ret (caller clears),
+ * 1 when not visible, -1 + err. */
+static int describe_shared(struct ob_target *t, enum ob_snap_kind kind, const char *arn,
+			   struct ob_rds_snapshot *ret, struct ob_error *err)
+{
+	struct ob_rds_describe q = { 0 };
+	struct ob_rds_snapshot_list list;
+	size_t i;
+
+	q.kind = kind;
+	q.snapshot_id = arn;
+	q.snapshot_type = "shared";
+	if (ob_rds_describe_snapshots(t->jobs.client->aws, &q, &list, err) < 0) {
+		/* Not found is "not visible", an answer, not a failure. */
+		if (ob_jobs_code_in(err, ob_jobs_not_found_codes))
+			return 1;
+		return -1;
+	}
+	for (i = 0; i < list.n; i++) {
+		if (strcmp(list.items[i].arn, arn) == 0) {
+			*ret = list.items[i];
+			memset(&list.items[i], 0, sizeof(list.items[i]));
+			ob_rds_snapshot_list_clear(&list);
+			return 0;
+		}
+	}
+	ob_rds_snapshot_list_clear(&list);
+	return 1;
+}
+
+/* Validate one message; *ret_done when it may be deleted. -1 + err only
+ * for the store or a stop. */
+static int take(struct ob_target *t, const struct ob_sqs_message *m, bool *ret_done,
+		struct ob_error *err)
+{
+	const struct ob_config *cfg = t->jobs.cfg;
+	struct ob_announcement_in a;
+	struct ob_snapshot_ref ref;
+	struct ob_rds_snapshot snap;
+	struct ob_error e;
+	struct ob_job job;
+	struct origin o;
+	char reason[300];
+	bool created;
+	int rc = 0, found;
+
+	*ret_done = false;
+	if (!m->md5_ok) {
+		ob_jobs_log_malformed(&t->jobs, m, "body does not match its MD5");
+		return 0;
+	}
+	if (ob_announce_parse(m->body, m->body_len, &a, reason, sizeof(reason)) < 0) {
+		*ret_done = true;
+		return reject(t, m, NULL, reason, err);
+	}
+	memset(&snap, 0, sizeof(snap));
+	*ret_done = true;
+	if (!account_allowed(cfg->allowed_source_accounts, a.source_account)) {
+		snprintf(reason, sizeof(reason), "source account %s is not in "
+			 "allowed_source_accounts", a.source_account);
+		rc = reject(t, m, a.snapshot_arn, reason, err);
+		goto out;
+	}
+	if (ob_ident_parse_snapshot_arn(a.snapshot_arn, &ref, &e) < 0) {
+		rc = reject(t, m, a.snapshot_arn, e.message, err);
+		goto out;
+	}
+	if (strcmp(ref.account, a.source_account) != 0) {
+		snprintf(reason, sizeof(reason), "the snapshot ARN is in account %s, the "
+			 "announcement claims %s", ref.account, a.source_account);
+		rc = reject(t, m, a.snapshot_arn, reason, err);
+		goto out;
+	}
+	if (strcmp(ref.region, cfg->region) != 0 || strcmp(a.region, cfg->region) != 0 ||
+	    strcmp(ref.partition, t->partition) != 0) {
+		snprintf(reason, sizeof(reason), "the snapshot is in %s %s (announced %s); this "
+			 "vault is in %s %s", ref.partition, ref.region, a.region, t->partition,
+			 cfg->region);
+		rc = reject(t, m, a.snapshot_arn, reason, err);
+		goto out;
+	}
+	if (!ob_ident_is_own_copy_name(ref.name)) {
+		rc = reject(t, m, a.snapshot_arn, "the snapshot is not an offsite-backup export "
+			    "copy (name)", err);
+		goto out;
+	}
+	if (a.snapshot_time > now_ms(t) / 1000 + FUTURE_SKEW) {
+		rc = reject(t, m, a.snapshot_arn, "snapshot_time lies in the future", err);
+		goto out;
+	}
+	memset(&job, 0, sizeof(job));
+	if (ob_store_job_by_arn(t->jobs.store, a.snapshot_arn, &job, &e) == 0) {
+		t->stats.duplicates++;
+		ob_log_job(OB_LOG_DEBUG, job.id, ob_job_state_name(job.state), job.source_arn,
+			   "duplicate announcement");
+		ob_job_clear(&job);
+		goto out;
+	}
+	if (e.kind != OB_ERR_NOTFOUND) {
+		*err = e;
+		rc = -1;
+		goto out;
+	}
+	found = describe_shared(t, a.kind, a.snapshot_arn, &snap, &e);
+	if (found < 0) {
+		*ret_done = false;
+		if (e.kind == OB_ERR_CANCELLED) {
+			*err = e;
+			rc = -1;
+		} else {
+			ob_log(OB_LOG_WARNING, "cannot look up announced %s; will see it again: %s",
+			       a.snapshot_arn, e.message);
+		}
+		goto out;
+	}
+	if (found == 1 || strcmp(snap.status, "available") != 0) {
+		int64_t wait_s;
+
+		if (m->receive_count >= OB_TARGET_VISIBLE_TRIES) {
+			snprintf(reason, sizeof(reason), "the snapshot is not shared with this "
+				 "account and available (%ld looks)", m->receive_count);
+			rc = reject(t, m, a.snapshot_arn, reason, err);
+			goto out;
+		}
+		/* Not visible yet: the share may still be on its way. */
+		*ret_done = false;
+		t->stats.waiting++;
+		wait_s = cfg->poll_interval_ms / 1000;
+		if (wait_s < 1)
+			wait_s = 1;
+		wait_s <<= (m->receive_count > 0 ? m->receive_count - 1 : 0);
+		if (wait_s > BACKOFF_MAX_S)
+			wait_s = BACKOFF_MAX_S;
+		ob_log(OB_LOG_INFO, "announced %s is not visible as shared and available yet; "
+		       "looking again in %lld s", a.snapshot_arn, (long long)wait_s);
+		if (ob_sqs_change_visibility(t->jobs.client->aws, cfg->queue_url, m->receipt_handle,
+					     (int)wait_s, &e) < 0 && e.kind == OB_ERR_CANCELLED) {
+			*err = e;
+			rc = -1;
+		}
+		goto out;
+	}
+	memset(&o, 0, sizeof(o));
+	o.kind = a.kind;
+	o.arn = a.snapshot_arn;
+	o.source_snapshot = a.source_snapshot_arn;
+	o.db_id = a.db_identifier;
+	o.engine = a.engine;
+	o.engine_version = a.engine_version;
+	o.allocated_gib = a.allocated_storage_gib;
+	o.snapshot_time = a.snapshot_time;
+	o.origin = "announcement";
+	rc = create_job(t, &o, &created, err);
+	if (rc < 0)
+		*ret_done = false;
+out:
+	ob_rds_snapshot_clear(&snap);
+	ob_announce_clear(&a);
+	return rc;
+}
+
+int ob_target_intake(struct ob_target *t, const struct ob_sqs_batch *batch,
+		     struct ob_error *err)
+{
+	bool done[MAX_BATCH];
+	size_t i, n = batch->n < MAX_BATCH ? batch->n : MAX_BATCH;
+
+	t->stats.messages += batch->n + batch->n_malformed;
+	if (batch->n_malformed > 0)
+		ob_log(OB_LOG_WARNING, "%zu message(s) unreadable (no id, receipt handle or body, "
+		       "or over 256 KiB); left for the dead-letter queue", batch->n_malformed);
+	for (i = 0; i < n; i++) {
+		if (take(t, &batch->msgs[i], &done[i], err) < 0) {
+			/* Delete what was committed before the failure. */
+			struct ob_error e2;
+
+			ob_jobs_delete_messages(&t->jobs, batch->msgs, done, i, &e2);
+			return -1;
+		}
+	}
+	return ob_jobs_delete_messages(&t->jobs, batch->msgs, done, n, err);
+}
+
+/* ---- retention and the RPO watch ---------------------------------------- */
+
+static struct rpo_entry *rpo_find(struct ob_target *t, const char *key)
+{
+	struct rpo_entry *grown;
+	size_t i;
+
+	for (i = 0; i < t->n_rpo; i++)
+		if (strcmp(t->rpo[i].key, key) == 0)
+			return &t->rpo[i];
+	grown = realloc(t->rpo, (t->n_rpo + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	t->rpo = grown;
+	t->rpo[t->n_rpo].key = strdup(key);
+	t->rpo[t->n_rpo].breached = false;
+	if (t->rpo[t->n_rpo].key == NULL)
+		return NULL;
+	return &t->rpo[t->n_rpo++];
+}
+
+/* Raise the alert once when key's newest verified copy (newest, unix s)
+ * is older than rpo; clear it when it is not any more. */
+static void rpo_check(struct ob_target *t, const char *key, int64_t newest)
+{
+	struct rpo_entry *e = rpo_find(t, key);
+	int64_t age_s = now_ms(t) / 1000 - newest;
+	char when[32];
+
+	if (e == NULL)
+		return;
+	format_time(newest, when);
+	if (age_s * 1000 > t->jobs.cfg->rpo_ms) {
+		if (!e->breached) {
+			e->breached = true;
+			t->stats.rpo_breaches++;
+			ob_log_alert(OB_LOG_WARNING, OB_MSGID_RPO_BREACH, NULL, NULL, NULL,
+				     "RPO breached for %s: newest verified copy is from %s, %lld h "
+				     "%02lld m old (rpo %lld h)", key, when, (long long)(age_s / 3600),
+				     (long long)(age_s % 3600 / 60),
+				     (long long)(t->jobs.cfg->rpo_ms / 3600000));
+		}
+	} else if (e->breached) {
+		e->breached = false;
+		ob_log_alert(OB_LOG_NOTICE, OB_MSGID_RPO_CLEARED, NULL, NULL, NULL,
+			     "RPO restored for %s: newest verified copy is from %s", key, when);
+	}
+}
+
+/* Delete one vault copy retention let go: only if it carries our job tag. */
+static int expire_copy(struct ob_target *t, struct ob_job *job, struct ob_error *err)
+{
+	struct ob_store_change chg = { 0 };
+	struct ob_rds_snapshot snap;
+	struct ob_error e;
+	int found;
+
+	memset(&snap, 0, sizeof(snap));
+	found = ob_jobs_describe_copy(&t->jobs, job->kind, job->copy_id, &snap, &e);
+	if (found < 0)
+		goto later;
+	if (found == 0 && !ob_jobs_is_our_copy(job, &snap)) {
+		ob_rds_snapshot_clear(&snap);
+		ob_log_job(OB_LOG_WARNING, job->id, "verified", job->source_arn,
+			   "retention: %s lacks the %s=%s tag; not deleting it", job->copy_id,
+			   OB_TAG_JOB, job->id);
+		return 0;
+	}
+	ob_rds_snapshot_clear(&snap);
+	if (found == 0) {
+		t->jobs.client->finish_on_stop = true;
+		if (ob_rds_delete_snapshot(t->jobs.client->aws, job->kind, job->copy_id, &e) < 0 &&
+		    !ob_jobs_code_in(&e, ob_jobs_not_found_codes)) {
+			t->jobs.client->finish_on_stop = false;
+			goto later;
+		}
+		t->jobs.client->finish_on_stop = false;
+		chg.detail = "expired: deleted by retention";
+	} else {
+		chg.detail = "expired: vault copy was already gone";
+	}
+	t->stats.expired++;
+	return ob_jobs_apply(&t->jobs, job, OB_EV_EXPIRED, &chg, NULL, err);
+later:
+	if (e.kind == OB_ERR_CANCELLED) {
+		*err = e;
+		return -1;
+	}
+	ob_log_job(OB_LOG_WARNING, job->id, "verified", job->source_arn,
+		   "retention: cannot delete %s now; next pass: %s", job->copy_id, e.message);
+	return 0;
+}
+
+/* The database a vault job belongs to: "<source account>/<db id>". */
+static void db_key(const struct ob_job *job, char *out, size_t size)
+{
+	struct ob_snapshot_ref ref;
+
+	if (ob_ident_parse_snapshot_arn(job->source_arn, &ref, NULL) < 0)
+		snprintf(out, size, "?/%s", job->db_id);
+	else
+		snprintf(out, size, "%s/%s", ref.account, job->db_id);
+}
+
+/* One pass over every verified copy, database by database: retention
+ * deletes what the GFS policy lets go (never the newest), the RPO watch
+ * looks at the newest. */
+static int retain_pass(struct ob_target *t, struct ob_error *err)
+{
+	static const enum ob_job_state verified[] = { OB_JOB_VERIFIED };
+	const struct ob_config *cfg = t->jobs.cfg;
+	struct ob_retain_policy pol = { cfg->keep_daily, cfg->keep_weekly, cfg->keep_monthly,
+					cfg->keep_yearly };
+	struct ob_store_query q = { 0 };
+	struct ob_job_list list;
+	bool *done = NULL, *keep = NULL;
+	int64_t *times = NULL;
+	struct ob_job **grp = NULL;
+	char key[300], other[300];
+	size_t i, k, n, deleted = 0;
+	int rc = -1;
+
+	q.states = verified;
+	q.n_states = 1;
+	if (ob_store_jobs_list(t->jobs.store, &q, &list, err) < 0)
+		return -1;
+	done = calloc(list.n + 1, sizeof(*done));
+	keep = calloc(list.n + 1, sizeof(*keep));
+	times = calloc(list.n + 1, sizeof(*times));
+	grp = calloc(list.n + 1, sizeof(*grp));
+	if (done == NULL || keep == NULL || times == NULL || grp == NULL) {
+		ob_error_set(err, OB_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < list.n; i++) {
+		int64_t newest = INT64_MIN;
+
+		if (done[i])
+			continue;
+		/* Gather database i's copies. */
+		db_key(&list.items[i], key, sizeof(key));
+		n = 0;
+		for (k = i; k < list.n; k++) {
+			if (done[k])
+				continue;
+			db_key(&list.items[k], other, sizeof(other));
+			if (strcmp(key, other) != 0)
+				continue;
+			done[k] = true;
+			grp[n] = &list.items[k];
+			times[n] = list.items[k].snapshot_time;
+			if (times[n] > newest)
+				newest = times[n];
+			n++;
+		}
+		rpo_check(t, key, newest);
+		if (ob_retain_select(times, n, &pol, keep, err) < 0) {
+			ob_log(OB_LOG_ERR, "retention for %s: %s", key, err->message);
+			continue;
+		}
+		for (k = 0; k < n && deleted < BATCH_JOBS; k++) {
+			if (keep[k])
+				continue;
+			if (expire_copy(t, grp[k], err) < 0)
+				goto out;
+			deleted++;
+		}
+	}
+	rc = 0;
+out:
+	free(done);
+	free(keep);
+	free(times);
+	free(grp);
+	ob_job_list_clear(&list);
+	return rc;
+}
+
+/* ---- sweep -------------------------------------------------------------- */
+
+/* List the snapshots shared with this vault and import the export copies
+ * of allowed accounts that have no job: lost announcements. */
+static int sweep(struct ob_target *t, struct ob_error *err)
+{
+	const struct ob_config *cfg = t->jobs.cfg;
+	unsigned long before = t->stats.swept;
+	struct ob_error aerr, e;
+	struct ob_job job;
+	bool created;
+	size_t i;
+	int kind;
+
+	for (kind = OB_SNAP_INSTANCE; kind <= OB_SNAP_CLUSTER; kind++) {
+		struct ob_rds_describe q = { 0 };
+		struct ob_rds_snapshot_list list;
+
+		q.kind = (enum ob_snap_kind)kind;
+		q.snapshot_type = "shared";
+		if (ob_rds_describe_snapshots(t->jobs.client->aws, &q, &list, &aerr) < 0) {
+			if (aerr.kind == OB_ERR_CANCELLED) {
+				*err = aerr;
+				return -1;
+			}
+			ob_log(OB_LOG_WARNING, "sweep: cannot list shared %s snapshots: %s",
+			       ob_snap_kind_name(q.kind), aerr.message);
+			continue;
+		}
+		for (i = 0; i < list.n; i++) {
+			const struct ob_rds_snapshot *snap = &list.items[i];
+			struct ob_snapshot_ref ref;
+			struct origin o;
+
+			if (strcmp(snap->status, "available") != 0 ||
+			    ob_ident_parse_snapshot_arn(snap->arn, &ref, &e) < 0 ||
+			    !ob_ident_is_own_copy_name(ref.name) ||
+			    strcmp(ref.region, cfg->region) != 0 ||
+			    !account_allowed(cfg->allowed_source_accounts, ref.account))
+				continue;
+			memset(&job, 0, sizeof(job));
+			if (ob_store_job_by_arn(t->jobs.store, snap->arn, &job, &e) == 0) {
+				ob_job_clear(&job);
+				continue;
+			}
+			if (e.kind != OB_ERR_NOTFOUND) {
+				*err = e;
+				ob_rds_snapshot_list_clear(&list);
+				return -1;
+			}
+			memset(&o, 0, sizeof(o));
+			o.kind = snap->kind;
+			o.arn = snap->arn;
+			o.source_snapshot = "";
+			o.db_id = snap->db_id;
+			o.engine = snap->engine;
+			o.engine_version = snap->engine_version;
+			o.allocated_gib = snap->allocated_storage;
+			o.snapshot_time = snap->create_time;
+			o.origin = "sweep";
+			if (create_job(t, &o, &created, err) < 0) {
+				ob_rds_snapshot_list_clear(&list);
+				return -1;
+			}
+			if (created)
+				t->stats.swept++;
+		}
+		ob_rds_snapshot_list_clear(&list);
+	}
+	if (t->stats.swept != before)
+		ob_log(OB_LOG_NOTICE, "sweep: %lu shared snapshot(s) had no job (lost "
+		       "announcements); imports created", t->stats.swept - before);
+	return 0;
+}
+
+/* ---- the role ----------------------------------------------------------- */
+
+int ob_target_run(struct ob_target *t, int64_t *ret_next_ms, struct ob_error *err)
+{
+	static const enum ob_job_state later[] = { OB_JOB_IMPORTING, OB_JOB_IMPORTED };
+	static const enum ob_job_state announced[] = { OB_JOB_ANNOUNCED };
+	const struct ob_config *cfg = t->jobs.cfg;
+	int64_t next, next_announced;
+	size_t slots;
+
+	*ret_next_ms = OB_FSM_NEVER;
+	if (cfg->sweep_interval_ms > 0 && now_ms(t) >= t->next_sweep_ms) {
+		t->next_sweep_ms = now_ms(t) + cfg->sweep_interval_ms;
+		if (sweep(t, err) < 0)
+			return -1;
+	}
+	if (ob_jobs_poll(&t->jobs, OB_JOB_IMPORTING, err) < 0 ||
+	    ob_jobs_free_slots(&t->jobs, OB_JOB_IMPORTING, &slots, err) < 0 ||
+	    ob_jobs_run_state(&t->jobs, OB_JOB_ANNOUNCED, slots, do_import, t, err) < 0 ||
+	    ob_jobs_run_state(&t->jobs, OB_JOB_IMPORTED, BATCH_JOBS, do_verify, t, err) < 0)
+		return -1;
+	if (now_ms(t) >= t->next_retain_ms) {
+		t->next_retain_ms = now_ms(t) + cfg->poll_interval_ms;
+		if (retain_pass(t, err) < 0)
+			return -1;
+	}
+	if (ob_store_next_due(t->jobs.store, later, 2, &next, err) < 0 ||
+	    ob_jobs_free_slots(&t->jobs, OB_JOB_IMPORTING, &slots, err) < 0)
+		return -1;
+	if (slots > 0) {
+		if (ob_store_next_due(t->jobs.store, announced, 1, &next_announced, err) < 0)
+			return -1;
+		if (next_announced < next)
+			next = next_announced;
+	}
+	if (cfg->sweep_interval_ms > 0 && t->next_sweep_ms < next)
+		next = t->next_sweep_ms;
+	if (t->next_retain_ms < next)
+		next = t->next_retain_ms;
+	*ret_next_ms = next;
+	return 0;
+}
+
+struct ob_target *ob_target_new(const struct ob_target_options *opt, struct ob_error *err)
+{
+	struct ob_target *t;
+	const char *key;
+	size_t n;
+
+	if (opt->cfg == NULL || opt->client == NULL || opt->client->aws == NULL ||
+	    opt->store == NULL || opt->account == NULL || strlen(opt->account) != 12) {
+		ob_error_set(err, OB_ERR_INVALID, "target role: missing options");
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		ob_error_set(err, OB_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	ob_jobs_init(&t->jobs, opt->cfg, opt->client, opt->store, opt->clock, opt->stop, 0);
+	memcpy(t->account, opt->account, 12);
+	/* The vault's partition, from its import key ARN (arn:<partition>:kms:...);
+	 * a bare key id means the standard one. */
+	key = opt->cfg->import_kms_key;
+	snprintf(t->partition, sizeof(t->partition), "aws");
+	if (strncmp(key, "arn:", 4) == 0) {
+		n = strcspn(key + 4, ":");
+		if (n > 0 && n < sizeof(t->partition))
+			snprintf(t->partition, sizeof(t->partition), "%.*s", (int)n, key + 4);
+	}
+	t->next_sweep_ms = now_ms(t); /* sweep once at start */
+	t->next_retain_ms = now_ms(t);
+	return t;
+}
+
+void ob_target_free(struct ob_target *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n_rpo; i++)
+		free(t->rpo[i].key);
+	free(t->rpo);
+	free(t);
+}
+
+void ob_target_set_config(struct ob_target *t, const struct ob_config *cfg)
+{
+	ob_jobs_set_config(&t->jobs, cfg, 0);
+}
+
+void ob_target_get_stats(const struct ob_target *t, struct ob_target_stats *ret)
+{
+	*ret = t->stats;
+}
