@@ -251,7 +251,7 @@ int ob_jobs_describe_copy(struct ob_jobs *j, enum ob_snap_kind kind, const char 
 
 /* ---- copy and poll ---------------------------------------------------- */
 
-int ob_jobs_copy(struct ob_jobs *j, struct ob_job *job, const char *kms_key,
+int ob_jobs_copy(struct ob_jobs *j, struct ob_job *job, const char *kms_key, bool copy_tags,
 		 const struct ob_rds_tag_ref *tags, size_t n_tags, struct ob_error *err)
 {
 	struct ob_rds_copy c = { 0 };
@@ -264,7 +264,7 @@ int ob_jobs_copy(struct ob_jobs *j, struct ob_job *job, const char *kms_key,
 	c.source_id = job->source_arn;
 	c.target_id = job->copy_id;
 	c.kms_key_id = kms_key;
-	c.copy_tags = true;
+	c.copy_tags = copy_tags;
 	c.tags = tags;
 	c.n_tags = n_tags;
 	memset(&snap, 0, sizeof(snap));

@@ -79,7 +79,7 @@ static int do_copy(void *ctx, struct ob_job *job, struct ob_error *err)
 	/* CopyTags copies the source's tags only when no Tags are given; with
 	 * ours given, the source's are passed along explicitly. */
 	source_tags = ob_jobs_tags_load(job, tags, &n_tags);
-	rc = ob_jobs_copy(&s->jobs, job, s->jobs.cfg->export_kms_key, tags, n_tags, err);
+	rc = ob_jobs_copy(&s->jobs, job, s->jobs.cfg->export_kms_key, true, tags, n_tags, err);
 	json_decref(source_tags);
 	return rc;
 }

@@ -221,7 +221,9 @@ static int do_import(void *ctx, struct ob_job *job, struct ob_error *err)
 
 	tags[n++] = (struct ob_rds_tag_ref){ OB_TAG_JOB, job->id };
 	kept = ob_jobs_tags_load(job, tags, &n);
-	rc = ob_jobs_copy(&t->jobs, job, t->jobs.cfg->import_kms_key, tags, n, err);
+	/* Only our provenance tags: the export copy's own (the source job's
+	 * tags among them) stay behind. */
+	rc = ob_jobs_copy(&t->jobs, job, t->jobs.cfg->import_kms_key, false, tags, n, err);
 	json_decref(kept);
 	return rc;
 }

@@ -87,12 +87,12 @@ bool ob_jobs_is_our_copy(const struct ob_job *job, const struct ob_rds_snapshot 
 int ob_jobs_describe_copy(struct ob_jobs *j, enum ob_snap_kind kind, const char *copy_id,
 			  struct ob_rds_snapshot *ret, struct ob_error *err);
 
-/* Copy job->source_arn to job->copy_id with kms_key and tags (the job tag
- * first: it proves ownership), then step: COPY_STARTED (and COPY_AVAILABLE
+/* Copy job->source_arn to job->copy_id with kms_key, CopyTags = copy_tags
+ * and tags (the job tag first: it proves ownership), then step: COPY_STARTED (and COPY_AVAILABLE
  * when the answer says so). An AlreadyExists answer for a snapshot carrying
  * our job tag is progress; one without it fails the job. Errors are steps.
  * 0, or -1 + err as ob_jobs_apply_error(). */
-int ob_jobs_copy(struct ob_jobs *j, struct ob_job *job, const char *kms_key,
+int ob_jobs_copy(struct ob_jobs *j, struct ob_job *job, const char *kms_key, bool copy_tags,
 		 const struct ob_rds_tag_ref *tags, size_t n_tags, struct ob_error *err);
 
 /* When any job in state (the role's copying state) is due, one Describe
