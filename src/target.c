@@ -52,6 +52,8 @@ struct ob_target {
 	struct ob_target_stats stats;
 	struct rpo_entry *rpo;
 	size_t n_rpo;
+	char untagged[64][OB_JOB_ID_SIZE]; /* jobs whose copy lost our tag: warned */
+	unsigned n_untagged;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -539,7 +541,13 @@ static int expire_copy(struct ob_target *t, struct ob_job *job, struct ob_error 
 	if (found < 0)
 		goto later;
 	if (found == 0 && !ob_jobs_is_our_copy(job, &snap)) {
+		unsigned i, n = t->n_untagged < 64 ? t->n_untagged : 64;
+
 		ob_rds_snapshot_clear(&snap);
+		for (i = 0; i < n; i++)
+			if (strcmp(t->untagged[i], job->id) == 0)
+				return 0; /* warned already; it stays untouched */
+		snprintf(t->untagged[t->n_untagged++ % 64], OB_JOB_ID_SIZE, "%s", job->id);
 		ob_log_job(OB_LOG_WARNING, job->id, "verified", job->source_arn,
 			   "retention: %s lacks the %s=%s tag; not deleting it", job->copy_id,
 			   OB_TAG_JOB, job->id);
