@@ -37,6 +37,7 @@ static bool stopping(const struct loop *l)
 static void trouble(struct loop *l, const char *what, const struct ob_error *err)
 {
 	char line[600], msg[sizeof(l->last_problem)];
+	int64_t left;
 	int n;
 
 	ob_error_str(err, line, sizeof(line));
@@ -50,8 +51,12 @@ static void trouble(struct loop *l, const char *what, const struct ob_error *err
 		       (long long)(l->pause_ms / 1000));
 		snprintf(l->last_problem, sizeof(l->last_problem), "%s", msg);
 	}
-	if (!stopping(l))
-		l->clock->sleep_ms(l->clock->ctx, l->pause_ms);
+	/* In one-second slices: a stop ends the pause, the watchdog is fed. */
+	for (left = l->pause_ms; left > 0 && !stopping(l); left -= 1000) {
+		if (l->opt->tick != NULL)
+			l->opt->tick(l->opt->tick_ctx);
+		l->clock->sleep_ms(l->clock->ctx, left < 1000 ? left : 1000);
+	}
 }
 
 static void healthy(struct loop *l)
@@ -73,11 +78,16 @@ static void send_status(struct loop *l)
 
 	if (ob_store_count_states(l->opt->store, counts, &err) < 0)
 		return;
+	/* The states that have jobs, in table order: "source: 2 copying, 40
+	 * notified"; a role's other states and empty ones would be noise. */
 	len = (size_t)snprintf(buf, sizeof(buf), "%s:", l->opt->role.name);
 	for (i = 0; i < OB_JOB_STATE_COUNT && len < sizeof(buf); i++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, " %ld %s%s", counts[i],
-					ob_job_state_name((enum ob_job_state)i),
-					i + 1 < OB_JOB_STATE_COUNT ? "," : "");
+		if (counts[i] > 0)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %ld %s",
+						strchr(buf, ' ') ? "," : "", counts[i],
+						ob_job_state_name((enum ob_job_state)i));
+	if (strchr(buf, ' ') == NULL && len < sizeof(buf))
+		snprintf(buf + len, sizeof(buf) - len, " no jobs");
 	if (strcmp(buf, l->status) == 0)
 		return;
 	memcpy(l->status, buf, sizeof(buf));

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -43,11 +44,39 @@ static void on_signal(int sig)
 		stop_requested = 1;
 }
 
+static uint64_t watchdog_usec;  /* WatchdogSec= from systemd; 0 = none */
+static uint64_t watchdog_last;  /* monotonic usec of the last ping */
+
+/* Ping the systemd watchdog at half its interval. Called every loop turn,
+ * about once a second during HTTP transfers (long polls included) and
+ * during pauses. */
+static void watchdog_feed(void)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	if (watchdog_usec == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	if (now - watchdog_last < watchdog_usec / 2)
+		return;
+	watchdog_last = now;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void on_tick(void *ctx)
+{
+	(void)ctx;
+	watchdog_feed();
+}
+
 /* A pending reload cuts a long poll short, so `systemctl reload` takes
  * effect within about a second, not after up to 20 s. */
 static int on_transfer_progress(void *ctx)
 {
 	(void)ctx;
+	watchdog_feed();
 	return reload_requested != 0;
 }
 
@@ -165,6 +194,7 @@ static void reload(struct running *r)
 
 static void each_turn(void *ctx)
 {
+	watchdog_feed();
 	if (reload_requested)
 		reload(ctx);
 }
@@ -226,6 +256,7 @@ static int run_role(struct running *r, struct ob_client *client, struct ob_store
 	dopt.stop = &stop_requested;
 	dopt.each_turn = each_turn;
 	dopt.each_turn_ctx = r;
+	dopt.tick = on_tick;
 	rc = ob_daemon_run(&dopt, &err);
 	if (rc < 0)
 		ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
@@ -337,8 +368,11 @@ int main(int argc, char **argv)
 		       ob_error_str(&err, line, sizeof(line)));
 		goto out;
 	}
+	if (sd_watchdog_enabled(0, &watchdog_usec) <= 0)
+		watchdog_usec = 0;
 	sd_notifyf(0, "READY=1\nSTATUS=role %s in account %s", ob_role_name(cfg->role),
 		   id.account);
+	watchdog_feed();
 	memset(&run, 0, sizeof(run));
 	run.config_path = config_path;
 	run.cfg = &cfg;

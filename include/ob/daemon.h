@@ -44,6 +44,10 @@ struct ob_daemon_options {
 	 * may be NULL. */
 	void (*each_turn)(void *ctx);
 	void *each_turn_ctx;
+	/* Called about once a second while the loop pauses after a failure
+	 * (e.g. to ping the systemd watchdog); may be NULL. */
+	void (*tick)(void *ctx);
+	void *tick_ctx;
 	struct ob_daemon_role role;
 };
 
