@@ -1,11 +1,18 @@
 #!/bin/sh
-# run.sh BUILD_DIR - SigV4 signing benchmarks.
+# run.sh BUILD_DIR - SigV4 signing and source role benchmarks.
 #
 # Runs BUILD_DIR/bench-sigv4 and botocore_sign.py on the same RDS request,
 # checks that both produce the same signature, and prints
 #   bench sigv4_sign_us <value> us
 #   bench botocore_sign_us <value> us
 #   bench sigv4_speedup_vs_botocore <ratio> x
+# then source_bench.py (BUILD_DIR/offsite-backupd against the emulator,
+# 200 snapshot events; its per-action call breakdown goes to stderr):
+#   bench source_api_calls_per_snapshot <value> calls
+#   bench source_cpu_ms_per_snapshot <value> ms
+#   bench source_peak_rss_mb <value> MB
+#   bench source_copy_delay_median_ms <value> ms
+#   bench source_wall_s <value> s
 set -u
 
 if [ $# -ne 1 ]; then
@@ -42,4 +49,13 @@ py_us=$(awk '$2 == "botocore_sign_us" { print $3 }' "$tmp/py.out")
 awk -v c="$c_us" -v p="$py_us" 'BEGIN {
 	if (c <= 0) { print "bench: no timing from bench-sigv4" > "/dev/stderr"; exit 1 }
 	printf "bench sigv4_speedup_vs_botocore %.1f x\n", p / c
-}'
+}' || exit 1
+
+if ! "$python" "$here/source_bench.py" "$build" >"$tmp/src.out" 2>"$tmp/src.err"; then
+	cat "$tmp/src.out"
+	cat "$tmp/src.err" >&2
+	echo "bench: source_bench.py failed" >&2
+	exit 1
+fi
+cat "$tmp/src.out"
+cat "$tmp/src.err" >&2

@@ -697,20 +697,73 @@ class FaultTable:
             return before - len(self.rules)
 
 
+# Parameters the call journal keeps for RDS calls (the snapshot a call is about).
+_JOURNAL_RDS_KEYS = (
+    "SourceDBSnapshotIdentifier", "SourceDBClusterSnapshotIdentifier",
+    "TargetDBSnapshotIdentifier", "TargetDBClusterSnapshotIdentifier",
+    "DBSnapshotIdentifier", "DBClusterSnapshotIdentifier",
+)
+JOURNAL_MAX = 200000  # entries kept; later calls are still counted, not journalled
+
+
+def _journal_params(info: RequestInfo, environ: dict[str, Any], body: bytes) -> dict[str, Any] | None:
+    """The few identifying parameters the call journal records: for RDS the
+    snapshot identifiers above, for events:PutEvents the number of entries
+    and their Resources.  Only those two are parsed (keeps it cheap)."""
+    if info.service == "rds":
+        raw = body.decode("utf-8", "replace") if body else environ.get("QUERY_STRING", "")
+        if "SnapshotIdentifier" not in raw:
+            return None
+        form = parse_qs(raw)
+        params = {k: form[k][0] for k in _JOURNAL_RDS_KEYS if k in form}
+        return params or None
+    if info.service == "events" and info.action == "PutEvents":
+        try:
+            doc = json.loads(body or b"{}")
+            entries = doc.get("Entries") or []
+            resources = [r for e in entries if isinstance(e, dict)
+                         for r in (e.get("Resources") or []) if isinstance(r, str)]
+            return {"entries": len(entries), "resources": resources}
+        except (ValueError, AttributeError):
+            return {"entries": 0, "resources": []}
+    return None
+
+
 class Counters:
-    """Requests per (account, service, action), faulted ones included."""
+    """Requests per (account, service, action), faulted ones included, and
+    the call journal: one entry per counted call, in arrival order,
+    ``{"time": time.time(), "account", "service", "action", "faulted",
+    "params": {...}}`` (params only for the calls _journal_params knows)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.calls: dict[tuple[str, str, str], list[int]] = {}
+        self.entries: list[tuple[float, str, str, str, bool, dict[str, Any] | None]] = []
+        self.dropped = 0
 
-    def add(self, info: RequestInfo, faulted: bool) -> None:
+    def add(self, info: RequestInfo, faulted: bool, params: dict[str, Any] | None = None) -> None:
         key = (info.account, info.service, info.action)
+        now = time.time()
         with self.lock:
             entry = self.calls.setdefault(key, [0, 0])
             entry[0] += 1
             if faulted:
                 entry[1] += 1
+            if len(self.entries) < JOURNAL_MAX:
+                self.entries.append((now, info.account, info.service, info.action, faulted, params))
+            else:
+                self.dropped += 1
+
+    def journal(self, account: str = "*", service: str = "*", action: str = "*",
+                since: float | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            items = list(self.entries)
+        return [
+            {"time": t, "account": a, "service": s, "action": x, "faulted": f, "params": dict(p or {})}
+            for (t, a, s, x, f, p) in items
+            if account in ("*", a) and service in ("*", s) and action in ("*", x)
+            and (since is None or t >= since)
+        ]
 
     def query(self, account: str = "*", service: str = "*", action: str = "*") -> list[dict[str, Any]]:
         with self.lock:
@@ -724,6 +777,8 @@ class Counters:
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.entries = []
+            self.dropped = 0
 
 
 # ---------------------------------------------------------------------------
@@ -1111,7 +1166,7 @@ class _FrontEnd:
         body = self._read_body(environ)
         info = self._classify(environ, body)
         rule = self.emu.faults.pick(info)
-        self.emu.counters.add(info, rule is not None)
+        self.emu.counters.add(info, rule is not None, _journal_params(info, environ, body))
 
         if self.emu.imds.is_expired(info.access_key):
             return self._respond(start_response, *render_error(
@@ -1424,7 +1479,17 @@ class Emulator:
         return sum(row["count"] for row in self.counts(service, action, account))
 
     def reset_counts(self) -> None:
+        """Zero the counters and clear the call journal."""
         self.counters.reset()
+
+    def journal(self, service: str = "*", action: str = "*", account: str = "*",
+                since: float | None = None) -> list[dict[str, Any]]:
+        """The call journal: every counted call since the last reset /
+        reset_counts, oldest first, as {time (time.time()), account (id),
+        service, action, faulted, params}.  params holds, for RDS, the
+        Source/Target/DB(Cluster)SnapshotIdentifier given; for events
+        PutEvents, {"entries": N, "resources": [...]}; else {}."""
+        return self.counters.journal(self.resolve_account(account), service.lower(), action, since)
 
     def set_copy_delay(self, seconds: float) -> None:
         """Copies started from now on stay `creating` this long."""
@@ -1514,6 +1579,11 @@ class Emulator:
             if method == "DELETE":
                 self.reset_counts()
                 return 200, {"reset": True}
+        if path == "/journal" and method == "GET":
+            since = float(query["since"]) if query.get("since") else None
+            rows = self.journal(query.get("service", "*"), query.get("action", "*"),
+                                query.get("account", "*"), since)
+            return 200, {"journal": rows, "total": len(rows), "dropped": self.counters.dropped}
         if path == "/counts/reset" and method == "POST":
             self.reset_counts()
             return 200, {"reset": True}

@@ -351,6 +351,49 @@ def counters(emu):
     eq(emu.count(), 0, "counts after reset")
 
 
+@test
+def call_journal(emu):
+    emu.reset_counts()
+    t0 = time.time()
+    snap = make_db_snapshot(emu)
+    key = kms_key(emu, "source")
+    rds = emu.client("rds", "source")
+    rds.copy_db_snapshot(SourceDBSnapshotIdentifier=snap["DBSnapshotArn"],
+                         TargetDBSnapshotIdentifier="snap-1-copy", KmsKeyId=key)
+    rds_v = emu.client("rds", "vault", config=emu.no_retry_config())
+    emu.inject("rds", "DescribeDBSnapshots", kind="throttle", account="vault")
+    client_error(rds_v.describe_db_snapshots)
+    emu.client("events", "source").put_events(Entries=[
+        {"Source": "aws.rds", "DetailType": "RDS DB Snapshot Event", "Detail": "{}",
+         "Resources": [snap["DBSnapshotArn"]]},
+        {"Source": "aws.rds", "DetailType": "RDS DB Snapshot Event", "Detail": "{}"}])
+    t1 = time.time()
+    rows = emu.journal()
+    eq(len(rows), emu.count(), "one journal entry per counted call")
+    times = [r["time"] for r in rows]
+    check(times == sorted(times) and t0 <= times[0] and times[-1] <= t1, f"journal times {times}")
+    copies = emu.journal("rds", "CopyDBSnapshot", "source")
+    eq([(c["account"], c["faulted"], c["params"]) for c in copies],
+       [(SRC, False, {"SourceDBSnapshotIdentifier": snap["DBSnapshotArn"],
+                      "TargetDBSnapshotIdentifier": "snap-1-copy"})], "CopyDBSnapshot entry")
+    eq(emu.journal("rds", "CreateDBSnapshot")[0]["params"], {"DBSnapshotIdentifier": "snap-1"},
+       "CreateDBSnapshot params")
+    eq([(r["action"], r["faulted"]) for r in emu.journal(account="vault")],
+       [("DescribeDBSnapshots", True)], "vault entries, faulted flag")
+    eq([r["params"] for r in emu.journal("events", "PutEvents", "source")],
+       [{"entries": 2, "resources": [snap["DBSnapshotArn"]]}], "PutEvents entry")
+    eq(emu.journal("kms")[0]["params"], {}, "other calls: no params")
+    eq(len(emu.journal(since=copies[0]["time"])), 3, "since filter")
+    status, res = ctl(emu, "GET", "/journal?service=rds&action=CopyDBSnapshot&account=source")
+    eq((status, res["total"], res["journal"]), (200, 1, copies), "GET /journal")
+    emu.reset_counts()
+    eq(emu.journal(), [], "journal after reset_counts")
+    rds.describe_db_snapshots()
+    eq(len(emu.journal()), 1, "journal after reset_counts, new call")
+    emu.reset()
+    eq(ctl(emu, "GET", "/journal")[1]["total"], 0, "journal after reset")
+
+
 # ---------------------------------------------------------------------------
 # RDS: copy delay, cross-account copy, shared listing
 # ---------------------------------------------------------------------------

@@ -7,6 +7,9 @@ signature checked. Outcomes are checked through the emulator's own view
 (boto3 calls, its call counters), never through the binaries' report of
 themselves alone.
 
+The source role's end-to-end tests are in test_source.py, the vault role's in
+test_vault.py (both loaded below).
+
 usage: run.py --build DIR [-k NAME]
 Prints one line per test and a final "integration: N passed, M failed".
 """
@@ -35,15 +38,25 @@ REGION = "eu-central-1"
 
 
 def config_text(emu, credentials="static", account="source", secret=None,
-                role="source", extra_aws=""):
-    """A complete configuration file pointing at the emulator."""
+                role="source", extra_aws="", queue_url=None, state_db=None,
+                daemon=None, source=None):
+    """A complete configuration file pointing at the emulator.
+
+    queue_url, state_db: override the defaults; daemon: extra [daemon] keys
+    (dict, e.g. {"poll_interval": "1s"}); source: [source] keys that
+    override or add to the defaults (dict, "" writes an empty value)."""
     acct = emu.accounts[account]
+    if queue_url is None:
+        queue_url = f"{emu.endpoint}/{acct['account_id']}/offsite-backup-events"
     lines = [
         "[daemon]",
         f"role = {role}",
         f"region = {REGION}",
-        f"queue_url = {emu.endpoint}/{acct['account_id']}/offsite-backup-events",
-        "state_db = /tmp/offsite-backup-test.db",
+        f"queue_url = {queue_url}",
+        f"state_db = {state_db or '/tmp/offsite-backup-test.db'}",
+    ]
+    lines += [f"{k} = {v}".rstrip() for k, v in (daemon or {}).items()]
+    lines += [
         "",
         "[aws]",
         f"credentials = {credentials}",
@@ -57,13 +70,14 @@ def config_text(emu, credentials="static", account="source", secret=None,
     lines += [extra_aws, ""]
     if role == "source":
         vault = emu.accounts["vault"]["account_id"]
-        lines += [
-            "[source]",
-            f"export_kms_key = arn:aws:kms:{REGION}:{acct['account_id']}:key/"
-            "11111111-2222-3333-4444-555555555555",
-            f"target_account = {vault}",
-            f"notify_topic_arn = arn:aws:sns:{REGION}:{vault}:offsite-backup-inbox",
-        ]
+        keys = {
+            "export_kms_key": f"arn:aws:kms:{REGION}:{acct['account_id']}:key/"
+                              "11111111-2222-3333-4444-555555555555",
+            "target_account": vault,
+            "notify_topic_arn": f"arn:aws:sns:{REGION}:{vault}:offsite-backup-inbox",
+        }
+        keys.update(source or {})
+        lines += ["[source]"] + [f"{k} = {v}".rstrip() for k, v in keys.items()]
     else:
         lines += [
             "[target]",
@@ -402,13 +416,18 @@ class TestDaemon(Case):
         self.assertNotIn("role source", rest, "declared itself ready after SIGTERM")
 
     def test_sighup_reloads_valid_and_keeps_old_on_invalid(self):
+        EMU.client("sqs").create_queue(QueueName="offsite-backup-events")
         cfg = self.write_config(config_text(EMU))
         proc = subprocess.Popen(self.daemon("--config", cfg, "--foreground"),
                                 stderr=subprocess.PIPE, text=True)
         try:
             self.assertIn("account 111111111111", proc.stderr.readline())
+            time.sleep(1.5)  # let it settle into a 20 s long poll
+            sent = time.monotonic()
             proc.send_signal(signal.SIGHUP)
             self.assertIn(f"reload: {cfg} applied", proc.stderr.readline())
+            # the long poll is cut short, not waited out
+            self.assertLess(time.monotonic() - sent, 5.0)
             with open(cfg, "a") as f:
                 f.write("no_such_key = 1\n")
             proc.send_signal(signal.SIGHUP)
@@ -564,6 +583,15 @@ def main():
     if args.pattern:
         loader.testNamePatterns = [f"*{args.pattern}*"]
     suite = loader.loadTestsFromModule(sys.modules[__name__])
+    # The source role's tests live in test_source.py; it imports this module
+    # as "run" and must see this very module (EMU, BUILD), not a second copy.
+    sys.modules.setdefault("run", sys.modules[__name__])
+    import test_source  # noqa: E402
+    suite.addTests(loader.loadTestsFromModule(test_source))
+    import test_vault  # noqa: E402  (the vault role's tests, loaded the same way)
+    suite.addTests(loader.loadTestsFromModule(test_vault))
+    import test_notify  # noqa: E402  (the systemd notify protocol)
+    suite.addTests(loader.loadTestsFromModule(test_notify))
     with Emulator(copy_delay=0) as emu:
         EMU = emu
         result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout,
