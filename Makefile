@@ -6,6 +6,7 @@
 #   make check      unit tests, the SigV4 suite and the emulator integration
 #                   tests (SANITIZE=1: the same under AddressSanitizer+UBSan)
 #   make bench      print `bench <name> <value> <unit>` figures
+#   make demo       run the main job end to end on the local emulator
 #   make install    honours DESTDIR and PREFIX
 
 PREFIX     ?= /usr
@@ -80,7 +81,8 @@ LIB_SRCS := \
 	src/source.c \
 	src/target.c \
 	src/daemon.c \
-	src/retain.c
+	src/retain.c \
+	src/ctl.c
 
 DAEMON_SRCS := src/main.c
 CTL_SRCS    := src/ctl_main.c
@@ -107,7 +109,8 @@ TEST_SRCS := \
 	tests/check_event.c \
 	tests/check_ident.c \
 	tests/check_announce.c \
-	tests/check_retain.c
+	tests/check_retain.c \
+	tests/check_ctl.c
 
 SUITE_SRCS := tests/sigv4_suite.c
 PROBE_SRCS := tests/integration/ob_probe.c
@@ -126,7 +129,7 @@ BENCH    := $(BUILD)/bench-sigv4
 ALL_OBJS := $(call objs,$(LIB_SRCS) $(DAEMON_SRCS) $(CTL_SRCS) $(TEST_SRCS) \
 	$(SUITE_SRCS) $(PROBE_SRCS) $(BENCH_SRCS))
 
-.PHONY: all deps check unit sigv4-suite integration bench install clean
+.PHONY: all deps check unit sigv4-suite integration bench demo install clean
 .DEFAULT_GOAL := all
 
 all: $(DAEMON) $(CTL) $(SUITE) $(PROBE) $(BENCH)
@@ -174,8 +177,14 @@ integration: $(DAEMON) $(CTL) $(PROBE)
 	$(PYTHON) tests/emulator/selftest.py
 	$(PYTHON) tests/integration/run.py --build $(BUILD)
 
-bench: deps $(BENCH)
+bench: deps $(BENCH) $(DAEMON)
 	@sh tests/bench/run.sh $(BUILD)
+
+# The main job end to end on the local emulator: two accounts, two daemons,
+# snapshots travelling source -> vault; about a minute, leaves nothing running.
+demo: deps
+	$(MAKE) $(DAEMON)
+	$(PYTHON) tests/demo/demo.py $(BUILD)
 
 # The configuration file is installed only when absent: make install must
 # never overwrite an operator's settings (the Debian package marks it a

@@ -31,6 +31,7 @@ int main(void)
 	srunner_add_suite(sr, ob_suite_ident());
 	srunner_add_suite(sr, ob_suite_announce());
 	srunner_add_suite(sr, ob_suite_retain());
+	srunner_add_suite(sr, ob_suite_ctl());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	/* A plain closing line of our own, on stdout after everything the

@@ -26,5 +26,6 @@ Suite *ob_suite_event(void);
 Suite *ob_suite_ident(void);
 Suite *ob_suite_announce(void);
 Suite *ob_suite_retain(void);
+Suite *ob_suite_ctl(void);
 
 #endif
