@@ -202,7 +202,22 @@ def _install_patches() -> None:
         _patch_auth()
         _patch_rds()
         _patch_sns()
+        _patch_speed()
         _PATCHED = True
+
+
+def _patch_speed() -> None:
+    """Not a behaviour change: moto's EventBridge builds ~8 jsonpath parsers
+    (ply yacc tables) for every event it delivers to a target, about 0.1 s
+    of CPU each time, under the GIL of the process that also serves the
+    daemon. The paths are constant and parsed expressions are not mutated
+    by find(), so caching them gives the same results, fast."""
+    import functools
+
+    import jsonpath_ng.ext
+
+    if not hasattr(jsonpath_ng.ext.parse, "cache_info"):
+        jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
 
 
 def _patch_auth() -> None:
