@@ -237,6 +237,11 @@ static int parse_snapshot(const struct ob_xml_node *n, enum ob_snap_kind kind,
 	if (t != NULL && t[0] != '\0' && ob_clock_parse_iso8601(t, &s->create_time) < 0)
 		return ob_error_set(err, OB_ERR_PARSE, "snapshot %.100s: bad SnapshotCreateTime",
 				    s->id);
+	t = ob_xml_path_text(n, "OriginalSnapshotCreateTime");
+	if (t != NULL && t[0] != '\0' &&
+	    ob_clock_parse_iso8601(t, &s->original_create_time) < 0)
+		return ob_error_set(err, OB_ERR_PARSE,
+				    "snapshot %.100s: bad OriginalSnapshotCreateTime", s->id);
 	t = ob_xml_path_text(n, "AllocatedStorage");
 	if (t != NULL) {
 		if (parse_long(t, 0, 1L << 30, &v) < 0)

@@ -30,6 +30,7 @@
 #define BATCH_JOBS   100
 #define MAX_BATCH    OB_JOBS_MAX_BATCH
 #define FUTURE_SKEW  3600           /* seconds a snapshot_time may lie ahead */
+#define CLAIM_SKEW   300            /* seconds a claimed time may exceed RDS's */
 #define BACKOFF_MAX_S 900           /* longest wait for a share to show */
 #define TAG_VALUE_MAX 256
 
@@ -296,6 +297,15 @@ static int do_verify(void *ctx, struct ob_job *job, struct ob_error *err)
 
 /* ---- intake ------------------------------------------------------------- */
 
+/* When the source snapshot was taken, as RDS reports it: an instance
+ * snapshot's OriginalSnapshotCreateTime survives copies; a cluster
+ * snapshot has only SnapshotCreateTime (at worst the export copy's own
+ * time: later, so retention errs on keeping). 0 when RDS says neither. */
+static int64_t snapshot_time_of(const struct ob_rds_snapshot *snap)
+{
+	return snap->original_create_time != 0 ? snap->original_create_time : snap->create_time;
+}
+
 /* The snapshot as the vault sees it shared: 0 and *ret (caller clears),
  * 1 when not visible, -1 + err. */
 static int describe_shared(struct ob_target *t, enum ob_snap_kind kind, const char *arn,
@@ -339,6 +349,7 @@ static int take(struct ob_target *t, const struct ob_sqs_message *m, bool *ret_d
 	struct ob_job job;
 	struct origin o;
 	char reason[300];
+	int64_t truth;
 	bool created;
 	int rc = 0, found;
 
@@ -438,15 +449,32 @@ static int take(struct ob_target *t, const struct ob_sqs_message *m, bool *ret_d
 		}
 		goto out;
 	}
+	/* Retention and the RPO watch go by the database and the time RDS
+	 * reports, never by the claims: a source admin could otherwise share
+	 * a fresh snapshot claiming an old day of a database and have
+	 * retention trade a real copy of that day for it. */
+	truth = snapshot_time_of(&snap);
+	if (strcmp(snap.db_id, a.db_identifier) != 0) {
+		snprintf(reason, sizeof(reason), "announced db_identifier %.100s, but the snapshot "
+			 "is of %.100s", a.db_identifier, snap.db_id);
+		rc = reject(t, m, a.snapshot_arn, reason, err);
+		goto out;
+	}
+	if (truth == 0 || a.snapshot_time > truth + CLAIM_SKEW) {
+		snprintf(reason, sizeof(reason), "announced snapshot_time is after the time RDS "
+			 "reports for the snapshot");
+		rc = reject(t, m, a.snapshot_arn, reason, err);
+		goto out;
+	}
 	memset(&o, 0, sizeof(o));
 	o.kind = a.kind;
 	o.arn = a.snapshot_arn;
 	o.source_snapshot = a.source_snapshot_arn;
-	o.db_id = a.db_identifier;
+	o.db_id = snap.db_id;
 	o.engine = a.engine;
 	o.engine_version = a.engine_version;
 	o.allocated_gib = a.allocated_storage_gib;
-	o.snapshot_time = a.snapshot_time;
+	o.snapshot_time = truth;
 	o.origin = "announcement";
 	rc = create_job(t, &o, &created, err);
 	if (rc < 0)
@@ -721,7 +749,7 @@ static int sweep(struct ob_target *t, struct ob_error *err)
 			o.engine = snap->engine;
 			o.engine_version = snap->engine_version;
 			o.allocated_gib = snap->allocated_storage;
-			o.snapshot_time = snap->create_time;
+			o.snapshot_time = snapshot_time_of(snap);
 			o.origin = "sweep";
 			if (create_job(t, &o, &created, err) < 0) {
 				ob_rds_snapshot_list_clear(&list);

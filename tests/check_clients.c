@@ -679,6 +679,7 @@ START_TEST(test_rds_describe_corpus)
 	ck_assert_int_eq(s->allocated_storage, 20);
 	ck_assert_int_eq(s->percent_progress, 0);
 	ck_assert_int_eq(s->create_time, 1795373392);
+	ck_assert_int_eq(s->original_create_time, 1795373392);
 	ck_assert_uint_eq(s->n_tags, 2);
 	ck_assert_str_eq(s->tags[0].key, "offsite-backup");
 	ck_assert_str_eq(s->tags[0].value, "yes");
@@ -722,6 +723,7 @@ START_TEST(test_rds_describe_more_fields)
 	ck_assert(!l.items[0].encrypted);
 	ck_assert_int_eq(l.items[0].allocated_storage, 1073741824L);
 	ck_assert_int_eq(l.items[0].create_time, 1795373392 - 3600);
+	ck_assert_int_eq(l.items[0].original_create_time, 0);
 	ck_assert_str_eq(l.items[0].arn, "");
 	ck_assert_str_eq(l.items[0].kms_key_id, "");
 	ob_rds_snapshot_list_clear(&l);
@@ -817,6 +819,8 @@ static const struct {
 	{ SNAP_MIN "<PercentProgress>-1</PercentProgress>", 0 },
 	{ SNAP_MIN "<PercentProgress>50.5</PercentProgress>", 0 },
 	{ SNAP_MIN "<SnapshotCreateTime>yesterday</SnapshotCreateTime>", 0 },
+	{ SNAP_MIN "<OriginalSnapshotCreateTime>2026-11-22T18:49:52Z</OriginalSnapshotCreateTime>", 1 },
+	{ SNAP_MIN "<OriginalSnapshotCreateTime>soon</OriginalSnapshotCreateTime>", 0 },
 	{ SNAP_MIN "<SnapshotCreateTime>2026-02-30T00:00:00Z</SnapshotCreateTime>", 0 },
 	{ SNAP_MIN "<SnapshotCreateTime>2026-11-22T18:49:52</SnapshotCreateTime>", 0 },
 	{ "<Status>available</Status>", 0 },                        /* no identifier */

@@ -46,6 +46,9 @@ struct ob_rds_snapshot {
 	char *kms_key_id;
 	char *source_snapshot;  /* SourceDBSnapshotIdentifier [SourceDBClusterSnapshotArn] */
 	int64_t create_time;    /* SnapshotCreateTime, unix seconds; 0 if absent */
+	int64_t original_create_time; /* OriginalSnapshotCreateTime (instance
+				       * snapshots: kept through copies, set by
+				       * RDS); 0 if absent */
 	long allocated_storage; /* GiB */
 	int percent_progress;   /* 0..100 */
 	bool encrypted;
