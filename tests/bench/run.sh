@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh BUILD_DIR - SigV4 signing and source role benchmarks.
+# run.sh BUILD_DIR - SigV4 signing, source role and end-to-end benchmarks.
 #
 # Runs BUILD_DIR/bench-sigv4 and botocore_sign.py on the same RDS request,
 # checks that both produce the same signature, and prints
@@ -13,6 +13,16 @@
 #   bench source_peak_rss_mb <value> MB
 #   bench source_copy_delay_median_ms <value> ms
 #   bench source_wall_s <value> s
+# then e2e_bench.py (both roles, source and vault daemons, 200 snapshots end
+# to end; its per-account, per-action call breakdown goes to stderr):
+#   bench e2e_source_api_calls_per_snapshot <value> calls
+#   bench e2e_vault_api_calls_per_snapshot <value> calls
+#   bench e2e_source_cpu_ms_per_snapshot <value> ms
+#   bench e2e_vault_cpu_ms_per_snapshot <value> ms
+#   bench e2e_source_peak_rss_mb <value> MB
+#   bench e2e_vault_peak_rss_mb <value> MB
+#   bench e2e_event_to_verified_median_ms <value> ms
+#   bench e2e_wall_s <value> s
 set -u
 
 if [ $# -ne 1 ]; then
@@ -59,3 +69,12 @@ if ! "$python" "$here/source_bench.py" "$build" >"$tmp/src.out" 2>"$tmp/src.err"
 fi
 cat "$tmp/src.out"
 cat "$tmp/src.err" >&2
+
+if ! "$python" "$here/e2e_bench.py" "$build" >"$tmp/e2e.out" 2>"$tmp/e2e.err"; then
+	cat "$tmp/e2e.out"
+	cat "$tmp/e2e.err" >&2
+	echo "bench: e2e_bench.py failed" >&2
+	exit 1
+fi
+cat "$tmp/e2e.out"
+cat "$tmp/e2e.err" >&2

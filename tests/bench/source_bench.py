@@ -32,6 +32,9 @@ and, on stderr, the source account's calls per action.
 The emulator runs in this process; moto's slow EventBridge delivery is
 sped up here (see the jsonpath cache below) so that the figures are the
 daemon's, not moto's.
+
+The setup, the daemon runner and the figure helpers below are functions
+so that e2e_bench.py (both roles end to end) can import them.
 """
 import json
 import os
@@ -96,62 +99,136 @@ def tail(path, n=40):
         return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-n:])
 
 
-def bench(build, tmp):
+# -- building blocks, shared with e2e_bench.py ---------------------------------
+
+def daemon_path(build):
     daemon = os.path.join(build, "offsite-backupd")
     if not os.access(daemon, os.X_OK):
         raise Failed(f"{daemon} is not an executable")
+    return daemon
+
+
+def setup_source(emu):
+    """The source account (export key, events queue + DLQ, EventBridge rule)
+    and the vault's topic + inbox (SourceBed), DBS instances and N manual
+    snapshots over them. Returns (bed, snaps, PutEvents entries)."""
+    bed = test_source.SourceBed(emu)
+    snaps = []
+    for d in range(DBS):
+        bed.create_instance(f"orders-{d}")
+    for i in range(N):
+        snaps.append(bed.create_snapshot(f"orders-{i % DBS}", f"orders-{i % DBS}-bench-{i:03d}"))
+    entries = [bed.snapshot_event(s) for s in snaps]
+    return bed, snaps, entries
+
+
+def write_source_config(emu, bed, path, state_db):
+    """The source daemon's configuration (mode 0600): poll_interval 1s,
+    sweep off, 20 concurrent copies."""
+    with open(path, "w") as f:
+        f.write(integration.config_text(
+            emu, queue_url=bed.queue_url, state_db=state_db,
+            daemon={"poll_interval": "1s", "sweep_interval": "0", "max_concurrent_copies": "20",
+                    "max_attempts": "10"},
+            source={"export_kms_key": bed.kms_key_arn, "target_account": bed.vault,
+                    "notify_topic_arn": bed.topic_arn, "include_db": "*", "exclude_db": "",
+                    "require_tag": "", "export_copy_retention": "3d"}))
+    os.chmod(path, 0o600)
+    return path
+
+
+def start_daemon(daemon, cfg, log_path):
+    with open(log_path, "wb") as logf:
+        return subprocess.Popen([daemon, "--config", cfg, "--foreground"], stdin=subprocess.DEVNULL,
+                                stdout=logf, stderr=subprocess.STDOUT)
+
+
+def wait_idle(emu, proc, account, log_path, what="the daemon"):
+    """Wait until the daemon listens on its queue (a ReceiveMessage by
+    account since the last counter reset) and no longer burns CPU."""
+    deadline = time.monotonic() + 30
+    while emu.count("sqs", "ReceiveMessage", account) == 0:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise Failed(f"{what} did not start listening:\n" + tail(log_path))
+        time.sleep(0.1)
+    last = cpu_ms(proc.pid)
+    while True:
+        time.sleep(1.0)
+        now = cpu_ms(proc.pid)
+        if now - last < 20 or time.monotonic() > deadline:
+            break
+        last = now
+
+
+def put_paced(bed, entries):
+    """PutEvents the entries in batches of BATCH, one batch every PACE_S.
+    Returns (t0 = time.time() of the start, number of PutEvents calls)."""
+    t0 = time.time()
+    put_calls = 0
+    for b, i in enumerate(range(0, len(entries), BATCH)):
+        wake = t0 + b * PACE_S
+        if wake > time.time():
+            time.sleep(wake - time.time())
+        bed.put_events(*entries[i:i + BATCH])
+        put_calls += 1
+    return t0, put_calls
+
+
+def stop_daemon(proc, log=log, what="the daemon"):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            log(f"{what} did not stop within 15 s of SIGTERM")
+
+
+def put_times(journal_puts):
+    """{resource ARN: time of the first PutEvents that carried it}."""
+    out = {}
+    for e in journal_puts:
+        for arn in e["params"].get("resources", []):
+            out.setdefault(arn, e["time"])
+    return out
+
+
+def log_breakdown(rows, n, exclude=None, log=log):
+    """One stderr line per (service, action) of counter rows, minus the
+    bench's own calls exclude = {(service, action): count}."""
+    exclude = exclude or {}
+    for r in sorted(rows, key=lambda r: -r["count"]):
+        mine = exclude.get((r["service"], r["action"]), 0)
+        if r["count"] - mine == 0:
+            continue
+        faulted = f" ({r['faulted']} faulted)" if r["faulted"] else ""
+        log(f"  {r['service']}:{r['action']} {r['count'] - mine}{faulted}"
+            f"  {(r['count'] - mine) / n:.3f}/snapshot")
+
+
+# -- the source bench -------------------------------------------------------------
+
+def bench(build, tmp):
+    daemon = daemon_path(build)
     with Emulator(copy_delay=0) as emu:
         src = emu.accounts["source"]["account_id"]
         # -- setup (source account calls; the counters are reset afterwards)
-        bed = test_source.SourceBed(emu)
-        snaps = []
-        for d in range(DBS):
-            bed.create_instance(f"orders-{d}")
-        for i in range(N):
-            snaps.append(bed.create_snapshot(f"orders-{i % DBS}", f"orders-{i % DBS}-bench-{i:03d}"))
-        entries = [bed.snapshot_event(s) for s in snaps]
-        cfg = os.path.join(tmp, "offsite-backup.conf")
-        with open(cfg, "w") as f:
-            f.write(integration.config_text(
-                emu, queue_url=bed.queue_url, state_db=os.path.join(tmp, "state.db"),
-                daemon={"poll_interval": "1s", "sweep_interval": "0", "max_concurrent_copies": "20",
-                        "max_attempts": "10"},
-                source={"export_kms_key": bed.kms_key_arn, "target_account": bed.vault,
-                        "notify_topic_arn": bed.topic_arn, "include_db": "*", "exclude_db": "",
-                        "require_tag": "", "export_copy_retention": "3d"}))
-        os.chmod(cfg, 0o600)
+        bed, snaps, entries = setup_source(emu)
+        cfg = write_source_config(emu, bed, os.path.join(tmp, "offsite-backup.conf"),
+                                  os.path.join(tmp, "state.db"))
         emu.reset_counts()
 
         log_path = os.path.join(tmp, "daemon.log")
-        with open(log_path, "wb") as logf:
-            proc = subprocess.Popen([daemon, "--config", cfg, "--foreground"], stdin=subprocess.DEVNULL,
-                                    stdout=logf, stderr=subprocess.STDOUT)
+        proc = start_daemon(daemon, cfg, log_path)
         try:
             # -- idle: listening on the queue and no longer burning CPU
-            deadline = time.monotonic() + 30
-            while emu.count("sqs", "ReceiveMessage", src) == 0:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise Failed("the daemon did not start listening:\n" + tail(log_path))
-                time.sleep(0.1)
-            last = cpu_ms(proc.pid)
-            while True:
-                time.sleep(1.0)
-                now = cpu_ms(proc.pid)
-                if now - last < 20 or time.monotonic() > deadline:
-                    break
-                last = now
+            wait_idle(emu, proc, src, log_path)
 
             # -- the run
             emu.reset_counts()
             cpu0 = cpu_ms(proc.pid)
-            t0 = time.time()
-            put_calls = 0
-            for b, i in enumerate(range(0, N, BATCH)):
-                wake = t0 + b * PACE_S
-                if wake > time.time():
-                    time.sleep(wake - time.time())
-                bed.put_events(*entries[i:i + BATCH])
-                put_calls += 1
+            t0, put_calls = put_paced(bed, entries)
             seen = set()
             deadline = time.monotonic() + TIMEOUT_S
             want = {s.arn for s in snaps}
@@ -174,24 +251,14 @@ def bench(build, tmp):
             journal_puts = emu.journal("events", "PutEvents", "source")
             copies = emu.journal("rds", "CopyDBSnapshot", "source")
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-                    log("the daemon did not stop within 15 s of SIGTERM")
+            stop_daemon(proc)
 
         # -- figures
         total = sum(r["count"] for r in rows)
         if len(journal_puts) != put_calls:
             log(f"note: {len(journal_puts)} PutEvents in the journal, the bench made {put_calls}")
         daemon_calls = total - put_calls
-        put_time = {}
-        for e in journal_puts:
-            for arn in e["params"].get("resources", []):
-                put_time.setdefault(arn, e["time"])
+        put_time = put_times(journal_puts)
         by_name = {s.name: s.arn for s in snaps}
         copy_time = {}
         for e in copies:
@@ -215,13 +282,7 @@ def bench(build, tmp):
         print(f"bench source_wall_s {t1 - t0:.1f} s", flush=True)
         log(f"calls by the source account during the run: {total} "
             f"({put_calls} PutEvents by the bench excluded)")
-        for r in sorted(rows, key=lambda r: -r["count"]):
-            mine = put_calls if (r["service"], r["action"]) == ("events", "PutEvents") else 0
-            if r["count"] - mine == 0:
-                continue
-            faulted = f" ({r['faulted']} faulted)" if r["faulted"] else ""
-            log(f"  {r['service']}:{r['action']} {r['count'] - mine}{faulted}"
-                f"  {(r['count'] - mine) / N:.3f}/snapshot")
+        log_breakdown(rows, N, {("events", "PutEvents"): put_calls})
 
 
 def main(argv):
