@@ -8,12 +8,18 @@
 #   make bench      print `bench <name> <value> <unit>` figures
 #   make demo       run the main job end to end on the local emulator
 #   make install    honours DESTDIR and PREFIX
+#   make deb        build the Debian package from a clean copy of the tree into
+#                   $(BUILD)/deb/ (the .deb is left there)
+#   make package-test
+#                   make deb, then lint it, check the unit's sandbox score and
+#                   install, inspect and purge it on this machine (root)
 
 PREFIX     ?= /usr
 SBINDIR    ?= $(PREFIX)/sbin
 BINDIR     ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
 UNITDIR    ?= /lib/systemd/system
+MANDIR     ?= $(PREFIX)/share/man
 
 CC         ?= gcc
 PKG_CONFIG ?= pkg-config
@@ -129,7 +135,8 @@ BENCH    := $(BUILD)/bench-sigv4
 ALL_OBJS := $(call objs,$(LIB_SRCS) $(DAEMON_SRCS) $(CTL_SRCS) $(TEST_SRCS) \
 	$(SUITE_SRCS) $(PROBE_SRCS) $(BENCH_SRCS))
 
-.PHONY: all deps check unit sigv4-suite integration bench demo install clean
+.PHONY: all deps check unit sigv4-suite integration bench demo install clean \
+	deb package-test
 .DEFAULT_GOAL := all
 
 all: $(DAEMON) $(CTL) $(SUITE) $(PROBE) $(BENCH)
@@ -191,12 +198,42 @@ demo: deps
 # conffile). It holds no secret as shipped; a static secret needs mode 0600.
 install: $(DAEMON) $(CTL)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR) \
-		$(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/offsite-backupd
 	install -m 0755 $(CTL) $(DESTDIR)$(BINDIR)/offsite-backupctl
 	install -m 0644 systemd/offsite-backup.service $(DESTDIR)$(UNITDIR)/offsite-backup.service
+	install -m 0644 docs/man/offsite-backupctl.1 $(DESTDIR)$(MANDIR)/man1/offsite-backupctl.1
+	install -m 0644 docs/man/offsite-backup.conf.5 $(DESTDIR)$(MANDIR)/man5/offsite-backup.conf.5
+	install -m 0644 docs/man/offsite-backupd.8 $(DESTDIR)$(MANDIR)/man8/offsite-backupd.8
 	[ -e $(DESTDIR)$(SYSCONFDIR)/offsite-backup.conf ] || \
 		install -m 0640 etc/offsite-backup.conf $(DESTDIR)$(SYSCONFDIR)/offsite-backup.conf
+
+# The Debian package, built by dpkg-buildpackage from a clean copy of the
+# source tree in $(DEB_DIR)/offsite-backup/ so that neither this tree nor
+# its build directories end up in it or are touched; the .deb (and .buildinfo,
+# .changes) land in $(DEB_DIR)/. The copy builds with debian/rules' flags
+# only: this make's command-line variables (BUILD, SANITIZE, WERROR, CFLAGS)
+# are kept out of it.
+DEB_DIR    := $(BUILD)/deb
+DEB_SRC    := Makefile README.md src include etc systemd docs debian tests
+
+deb:
+	@sh tests/install-deps.sh --packages-only
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/offsite-backup
+	tar -cf - --exclude=__pycache__ --exclude='*.pyc' --exclude=debian/.debhelper \
+		--exclude=debian/offsite-backup --exclude=debian/files \
+		--exclude='debian/*.substvars' --exclude='debian/*.log' \
+		--exclude=debian/debhelper-build-stamp $(DEB_SRC) | \
+		tar -xf - -C $(DEB_DIR)/offsite-backup
+	cd $(DEB_DIR)/offsite-backup && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		-u BUILD -u SANITIZE -u WERROR -u CFLAGS -u CPPFLAGS -u LDFLAGS \
+		dpkg-buildpackage -us -uc -b
+	@ls $(DEB_DIR)/*.deb
+
+package-test: deb
+	@sh tests/package/run.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan

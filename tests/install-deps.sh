@@ -2,10 +2,21 @@
 # Install the Debian packages offsite-backup builds and tests with, and check
 # the emulator (moto, boto3, the aws CLI) in the default python3.
 # A quick no-op when everything is present. Needs root (or sudo) to install.
+#
+# usage: install-deps.sh [--packages-only]
+#   --packages-only  install the Debian packages but skip the emulator check
+#                    (make deb / make package-test need no emulator)
 set -eu
+
+PACKAGES_ONLY=0
+[ "${1:-}" = "--packages-only" ] && PACKAGES_ONLY=1
 
 PKGS="gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev
 libexpat1-dev libsystemd-dev libsqlite3-dev check openssl"
+# The Debian package (make deb) and its test (make package-test):
+# dpkg-buildpackage, dh, lintian, systemd-analyze, and the package's own
+# dependency adduser.
+PKGS="$PKGS dpkg-dev debhelper lintian systemd adduser"
 
 missing=""
 for p in $PKGS; do
@@ -31,6 +42,8 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086
 	$SUDO apt-get install -y -q --no-install-recommends $missing
 fi
+
+[ "$PACKAGES_ONLY" -eq 1 ] && exit 0
 
 # The emulator is not packaged in Debian 12: it comes with the machine's
 # default python3. Say so plainly instead of failing later in a test.

@@ -2,7 +2,7 @@
 #ifndef OB_VERSION_H
 #define OB_VERSION_H
 
-#define OB_VERSION "0.1.0"
+#define OB_VERSION "0.2.0"
 #define OB_USER_AGENT "offsite-backup/" OB_VERSION
 
 #endif
