@@ -135,7 +135,7 @@ BENCH    := $(BUILD)/bench-sigv4
 ALL_OBJS := $(call objs,$(LIB_SRCS) $(DAEMON_SRCS) $(CTL_SRCS) $(TEST_SRCS) \
 	$(SUITE_SRCS) $(PROBE_SRCS) $(BENCH_SRCS))
 
-.PHONY: all deps check unit sigv4-suite integration bench demo install clean \
+.PHONY: all deps check unit sigv4-suite integration docs-test bench demo install clean \
 	deb package-test
 .DEFAULT_GOAL := all
 
@@ -172,7 +172,12 @@ deps:
 	@sh tests/install-deps.sh
 
 check: deps
-	$(MAKE) unit sigv4-suite integration
+	$(MAKE) unit sigv4-suite integration docs-test
+
+# Every JSON block in the docs parses; the IAM policies name exactly the
+# API actions the code calls.
+docs-test:
+	$(PYTHON) tests/docs/check_docs.py
 
 unit: $(TESTS)
 	CK_FORK=yes $(TESTS)
