@@ -592,6 +592,8 @@ def main():
     suite.addTests(loader.loadTestsFromModule(test_vault))
     import test_notify  # noqa: E402  (the systemd notify protocol)
     suite.addTests(loader.loadTestsFromModule(test_notify))
+    import test_ctl  # noqa: E402  (offsite-backupctl on a live database)
+    suite.addTests(loader.loadTestsFromModule(test_ctl))
     with Emulator(copy_delay=0) as emu:
         EMU = emu
         result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout,

@@ -1,0 +1,86 @@
+"""offsite-backupctl on a state database the real daemon produced.
+
+The source daemon exports two snapshots; one copy is refused with a fatal
+AWS error (an injected KMSKeyNotAccessibleFault), so its job fails. Then,
+while the daemon keeps running: `status`, `list` and `show` (human and
+--json) must agree with moto's view, and `retry` must send the failed job
+back so that the daemon completes it (checked through moto: the export copy
+exists and was announced).
+"""
+import json
+import os
+import subprocess
+
+import run as R  # noqa: E402
+from test_source import SourceCase, job_identifier  # noqa: E402
+
+
+class TestCtl(SourceCase):
+    def ctl(self, *args, expect=0):
+        p = subprocess.run([os.path.join(R.BUILD, "offsite-backupctl"), "--db", self.state_db,
+                            *args], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, expect, f"ctl {args}: {p.stdout}{p.stderr}")
+        self.assert_no_secret(p.stdout, p.stderr)
+        if "--json" not in args:  # human tables fit 100 columns; JSON need not
+            for line in p.stdout.splitlines():
+                self.assertLessEqual(len(line), 100, f"ctl {args}: line over 100 columns: {line!r}")
+        return p.stdout
+
+    def test_status_list_show_and_retry_on_a_live_database(self):
+        self.bed.create_instance("orders-prod")
+        self.bed.create_instance("billing-prod")
+        good = self.bed.create_snapshot("orders-prod", "orders-manual-1")
+        bad = self.bed.create_snapshot("billing-prod", "billing-manual-1")
+        # The first copy call fails for good (not retryable): that job fails.
+        self.emu.inject("rds", "CopyDBSnapshot", kind="error", code="KMSKeyNotAccessibleFault",
+                        status=400, message="The export key is disabled", count=1)
+        self.config(daemon={"max_concurrent_copies": "1"})
+        self.start_daemon()
+        self.bed.put_events(self.bed.snapshot_event(bad))
+        self.wait_until(lambda: self.job_state(bad) == "failed", 30, "the billing job to fail",
+                        no_failed_jobs=False)
+        self.bed.put_events(self.bed.snapshot_event(good))
+        self.wait_until(lambda: self.announcements_for(good), 60,
+                        "the orders announcement", no_failed_jobs=False)
+
+        bad_id, good_id = job_identifier(bad.arn), job_identifier(good.arn)
+        status = json.loads(self.ctl("status", "--json"))
+        counts = status["counts"] if "counts" in status else status.get("states", {})
+        self.assertEqual(counts.get("failed"), 1, status)
+        self.assertEqual(counts.get("notified"), 1, status)
+        human = self.ctl("status")
+        self.assertIn("failed", human)
+        self.assertIn(bad_id, human)
+
+        listed = json.loads(self.ctl("list", "--state", "failed", "--json"))
+        jobs = listed["jobs"] if isinstance(listed, dict) else listed
+        self.assertEqual([j["id"] for j in jobs], [bad_id])
+        self.assertEqual(jobs[0]["error_code"], "KMSKeyNotAccessibleFault")
+
+        shown = json.loads(self.ctl("show", good_id, "--json"))
+        job = shown.get("job", shown)
+        # the copy the daemon reports is the one moto holds
+        self.assertEqual(job["copy_arn"], self.bed.moto_copy(good).arn)
+        history = shown.get("history", [])
+        self.assertEqual([h["to"] for h in history],
+                         ["pending", "copying", "copied", "shared", "notified"])
+        self.assertIn("KMSKeyNotAccessibleFault", self.ctl("show", bad_id))
+
+        self.ctl("retry", good_id, expect=2)           # not failed: refused, unchanged
+        self.ctl("show", "j0000000000000000", expect=2)  # unknown job
+        self.ctl("retry", bad_id)
+        self.wait_announced([bad])
+        self.assert_exported(bad, announcements=1)
+        self.assert_one_copy_each([good, bad])
+        self.assertEqual(self.job_state(bad), "notified")
+        history = json.loads(self.ctl("show", bad_id, "--json")).get("history", [])
+        self.assertIn("failed", [h["to"] for h in history])
+        self.assertEqual(history[-1]["to"], "notified")
+
+    def test_missing_database_is_exit_2_and_not_created(self):
+        path = os.path.join(self.tmp.name, "nope.db")
+        p = subprocess.run([os.path.join(R.BUILD, "offsite-backupctl"), "--db", path, "status"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("nope.db", p.stderr)
+        self.assertFalse(os.path.exists(path))
