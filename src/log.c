@@ -58,51 +58,53 @@ void ob_log(enum ob_log_level level, const char *fmt, ...)
 			"SYSLOG_IDENTIFIER=%s", log_ident, NULL);
 }
 
+/* One line about a job, with or without a MESSAGE_ID. */
+static void job_line(enum ob_log_level level, const char *message_id, const char *job_id,
+		     const char *state, const char *snapshot, const char *fmt, va_list ap)
+{
+	char msg[2048];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_stderr) {
+		fprintf(stderr, "%s: %s: %s%s%s%s%s%s%s\n", log_ident, level_name(level),
+			message_id ? "[" : "", message_id ? message_id : "",
+			message_id ? "] " : "", job_id ? "job " : "", job_id ? job_id : "",
+			job_id ? ": " : "", msg);
+		return;
+	}
+	/* Absent job fields are sent empty: sd_journal_send takes a fixed list. */
+	if (message_id != NULL)
+		sd_journal_send("MESSAGE=%s", msg, "MESSAGE_ID=%s", message_id,
+				"PRIORITY=%d", (int)level, "SYSLOG_IDENTIFIER=%s", log_ident,
+				"OB_JOB=%s", job_id ? job_id : "", "OB_STATE=%s", state ? state : "",
+				"OB_SNAPSHOT=%s", snapshot ? snapshot : "", NULL);
+	else
+		sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", (int)level,
+				"SYSLOG_IDENTIFIER=%s", log_ident,
+				"OB_JOB=%s", job_id ? job_id : "", "OB_STATE=%s", state ? state : "",
+				"OB_SNAPSHOT=%s", snapshot ? snapshot : "", NULL);
+}
+
 void ob_log_job(enum ob_log_level level, const char *job_id, const char *state,
 		const char *snapshot, const char *fmt, ...)
 {
-	char msg[2048];
 	va_list ap;
 
 	if (level > log_max)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	job_line(level, NULL, job_id, state, snapshot, fmt, ap);
 	va_end(ap);
-	if (log_stderr) {
-		fprintf(stderr, "%s: %s: job %s: %s\n", log_ident, level_name(level),
-			job_id ? job_id : "-", msg);
-		return;
-	}
-	/* sd_journal_send takes a NULL-terminated list: absent fields become
-	 * empty values of a field nobody queries rather than holes. */
-	sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", (int)level,
-			"SYSLOG_IDENTIFIER=%s", log_ident,
-			"OB_JOB=%s", job_id ? job_id : "",
-			"OB_STATE=%s", state ? state : "",
-			"OB_SNAPSHOT=%s", snapshot ? snapshot : "", NULL);
 }
 
 void ob_log_alert(enum ob_log_level level, const char *message_id, const char *job_id,
 		  const char *state, const char *snapshot, const char *fmt, ...)
 {
-	char msg[2048];
 	va_list ap;
 
 	if (level > log_max)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	job_line(level, message_id, job_id, state, snapshot, fmt, ap);
 	va_end(ap);
-	if (log_stderr) {
-		fprintf(stderr, "%s: %s: [%s] %s%s%s%s\n", log_ident, level_name(level),
-			message_id, job_id ? "job " : "", job_id ? job_id : "",
-			job_id ? ": " : "", msg);
-		return;
-	}
-	sd_journal_send("MESSAGE=%s", msg, "MESSAGE_ID=%s", message_id, "PRIORITY=%d", (int)level,
-			"SYSLOG_IDENTIFIER=%s", log_ident,
-			"OB_JOB=%s", job_id ? job_id : "",
-			"OB_STATE=%s", state ? state : "",
-			"OB_SNAPSHOT=%s", snapshot ? snapshot : "", NULL);
 }

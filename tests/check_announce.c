@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "check_ob.h"
+#include "check_util.h"
 #include "ob/announce.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -1128,25 +1129,6 @@ START_TEST(test_parse_reason_never_quotes)
 }
 END_TEST
 
-static uint64_t parse_seed(void)
-{
-	const char *env = getenv("OB_TEST_SEED");
-	uint64_t seed = env != NULL && *env != '\0' ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-
-	if (seed == 0)
-		seed = 1;
-	fprintf(stderr, "check_announce: OB_TEST_SEED=%" PRIu64 "\n", seed);
-	return seed;
-}
-
-static uint64_t xorshift64(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 /* Whatever it says, a parse leaves a whole result or a zeroed one. */
 static void parse_any(const char *body, size_t len, const char *what)
 {
@@ -1170,16 +1152,16 @@ START_TEST(test_parse_garbage)
 	struct ob_announcement a = instance_announcement();
 	char *doc = build_ok(&a), *env = sns_envelope(doc, 0), *buf;
 	const char *base;
-	uint64_t seed = parse_seed(), r;
+	uint64_t seed = ob_test_seed("check_announce"), r;
 	size_t i, j, len, n, base_len;
 
 	buf = malloc(BODY_MAX);
 	ck_assert_ptr_nonnull(buf);
 	/* random bytes, then random JSON-ish bytes: never an announcement */
 	for (i = 0; i < 4000; i++) {
-		len = xorshift64(&seed) % 700;
+		len = ob_test_xorshift64(&seed) % 700;
 		for (j = 0; j < len; j++) {
-			r = xorshift64(&seed);
+			r = ob_test_xorshift64(&seed);
 			buf[j] = i % 2 == 0 ? (char)(r & 0xff)
 				 : json_ish[r % (sizeof(json_ish) - 1)];
 		}
@@ -1194,9 +1176,9 @@ START_TEST(test_parse_garbage)
 		base_len = strlen(base);
 		memcpy(buf, base, base_len);
 		len = base_len;
-		n = 1 + xorshift64(&seed) % 4;
+		n = 1 + ob_test_xorshift64(&seed) % 4;
 		for (j = 0; j < n; j++) {
-			r = xorshift64(&seed);
+			r = ob_test_xorshift64(&seed);
 			switch (r % 3) {
 			case 0:
 				buf[(r >> 8) % len] = (char)(r >> 40);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "check_ob.h"
+#include "check_util.h"
 #include "ob/clock.h"
 
 #define FAIL INT64_MIN /* "must be refused" in the tables */
@@ -54,30 +55,11 @@ START_TEST(test_format_amz_table)
 }
 END_TEST
 
-static uint64_t test_seed(void)
-{
-	const char *env = getenv("OB_TEST_SEED");
-	uint64_t seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-
-	if (seed == 0)
-		seed = 1;
-	fprintf(stderr, "check_clock: OB_TEST_SEED=%" PRIu64 "\n", seed);
-	return seed;
-}
-
-static uint64_t xorshift64(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 /* Random instants across the whole range, against libc's gmtime_r and back
  * through the ISO 8601 parser. */
 START_TEST(test_format_amz_random_vs_gmtime)
 {
-	uint64_t seed = test_seed();
+	uint64_t seed = ob_test_seed("check_clock");
 	char out[17], want[32], iso[32];
 	struct tm tm;
 	time_t tt;
@@ -85,7 +67,7 @@ START_TEST(test_format_amz_random_vs_gmtime)
 	int i;
 
 	for (i = 0; i < 20000; i++) {
-		t = (int64_t)(xorshift64(&seed) % 253402300800ULL);
+		t = (int64_t)(ob_test_xorshift64(&seed) % 253402300800ULL);
 		tt = (time_t)t;
 		ck_assert_ptr_nonnull(gmtime_r(&tt, &tm));
 		strftime(want, sizeof(want), "%Y%m%dT%H%M%SZ", &tm);

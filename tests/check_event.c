@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "check_ob.h"
+#include "check_util.h"
 #include "ob/event.h"
 #include "ob/ident.h"
 
@@ -478,29 +479,10 @@ END_TEST
 
 /* ---- garbage, mutation, truncation ---- */
 
-static uint64_t test_seed(void)
-{
-	const char *env = getenv("OB_TEST_SEED");
-	uint64_t seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-
-	if (seed == 0)
-		seed = 1;
-	fprintf(stderr, "check_event: OB_TEST_SEED=%" PRIu64 "\n", seed);
-	return seed;
-}
-
-static uint64_t xorshift64(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 START_TEST(test_random_garbage)
 {
 	static const char json_bytes[] = "{}[]\":,0123456789.eE+-truefalsnl \\u\n";
-	uint64_t seed = test_seed();
+	uint64_t seed = ob_test_seed("check_event");
 	unsigned char buf[1024];
 	struct ob_event ev;
 	enum ob_event_result r;
@@ -508,10 +490,10 @@ START_TEST(test_random_garbage)
 	int k;
 
 	for (k = 0; k < 20000; k++) {
-		len = (size_t)(xorshift64(&seed) % sizeof(buf));
+		len = (size_t)(ob_test_xorshift64(&seed) % sizeof(buf));
 		for (i = 0; i < len; i++)
-			buf[i] = k % 2 == 0 ? (unsigned char)xorshift64(&seed)
-				 : (unsigned char)json_bytes[xorshift64(&seed) % (sizeof(json_bytes) - 1)];
+			buf[i] = k % 2 == 0 ? (unsigned char)ob_test_xorshift64(&seed)
+				 : (unsigned char)json_bytes[ob_test_xorshift64(&seed) % (sizeof(json_bytes) - 1)];
 		if (k % 4 == 1 && len > 0)
 			buf[0] = '{';
 		r = parse_n((const char *)buf, len, &ev);
@@ -525,7 +507,7 @@ END_TEST
  * consistent, and a snapshot must carry an ARN of the kind it claims. */
 START_TEST(test_random_mutations)
 {
-	uint64_t seed = test_seed();
+	uint64_t seed = ob_test_seed("check_event");
 	char buf[4096];
 	struct ob_event ev;
 	struct ob_snapshot_ref ref;
@@ -533,14 +515,14 @@ START_TEST(test_random_mutations)
 	int k;
 
 	for (k = 0; k < 20000; k++) {
-		i = (size_t)(xorshift64(&seed) % N(good_rows));
+		i = (size_t)(ob_test_xorshift64(&seed) % N(good_rows));
 		len = strlen(good_rows[i].body);
 		ck_assert_uint_lt(len, sizeof(buf));
 		memcpy(buf, good_rows[i].body, len);
-		for (n = 1 + (size_t)(xorshift64(&seed) % 4); n > 0; n--) {
-			pos = (size_t)(xorshift64(&seed) % len);
-			buf[pos] = (char)(xorshift64(&seed) % 3 == 0 ? xorshift64(&seed)
-					  : (uint64_t)"\"{}[],:0x"[xorshift64(&seed) % 9]);
+		for (n = 1 + (size_t)(ob_test_xorshift64(&seed) % 4); n > 0; n--) {
+			pos = (size_t)(ob_test_xorshift64(&seed) % len);
+			buf[pos] = (char)(ob_test_xorshift64(&seed) % 3 == 0 ? ob_test_xorshift64(&seed)
+					  : (uint64_t)"\"{}[],:0x"[ob_test_xorshift64(&seed) % 9]);
 		}
 		if (parse_n(buf, len, &ev) == OB_EVENT_SNAPSHOT) {
 			ck_assert_int_eq(ob_ident_parse_snapshot_arn(ev.snapshot_arn, &ref, NULL), 0);

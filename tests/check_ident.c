@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "check_ob.h"
+#include "check_util.h"
 #include "ob/ident.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -356,25 +357,6 @@ START_TEST(test_copy_id_size)
 }
 END_TEST
 
-static uint64_t test_seed(void)
-{
-	const char *env = getenv("OB_TEST_SEED");
-	uint64_t seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-
-	if (seed == 0)
-		seed = 1;
-	fprintf(stderr, "check_ident: OB_TEST_SEED=%" PRIu64 "\n", seed);
-	return seed;
-}
-
-static uint64_t xorshift64(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 /* The copy id's name part written the plain way: sanitize everything, then
  * cut to 239 and trim, then the fallback. */
 static void reference_part(const char *name, char *out)
@@ -403,16 +385,16 @@ static void reference_part(const char *name, char *out)
 START_TEST(test_copy_id_random)
 {
 	static const char alphabet[] = "abcxyzABCXYZ0189-_:. /\t\x01\x7f\x80\xc3\xa9\xff";
-	uint64_t seed = test_seed();
+	uint64_t seed = ob_test_seed("check_ident");
 	char name[400], arn1[600], arn2[600], part[400], want[410];
 	char id1[256], id2[256], id3[256];
 	size_t len, i;
 	int k;
 
 	for (k = 0; k < 20000; k++) {
-		len = (size_t)(xorshift64(&seed) % 320);
+		len = (size_t)(ob_test_xorshift64(&seed) % 320);
 		for (i = 0; i < len; i++)
-			name[i] = alphabet[xorshift64(&seed) % (sizeof(alphabet) - 1)];
+			name[i] = alphabet[ob_test_xorshift64(&seed) % (sizeof(alphabet) - 1)];
 		name[len] = '\0';
 		snprintf(arn1, sizeof(arn1), "arn:aws:rds:eu-central-1:111111111111:snapshot:%s", name);
 		snprintf(arn2, sizeof(arn2), "arn:aws:rds:eu-central-1:222222222222:snapshot:%s", name);

@@ -3,8 +3,10 @@
  */
 #include "check_util.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <check.h>
 
@@ -38,4 +40,23 @@ char *ob_test_load_response(const char *name, size_t *ret_len)
 	if (ret_len != NULL)
 		*ret_len = n;
 	return data;
+}
+
+uint64_t ob_test_seed(const char *who)
+{
+	const char *env = getenv("OB_TEST_SEED");
+	uint64_t seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+
+	if (seed == 0)
+		seed = 1;
+	fprintf(stderr, "%s: OB_TEST_SEED=%" PRIu64 "\n", who, seed);
+	return seed;
+}
+
+uint64_t ob_test_xorshift64(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
 }
