@@ -33,6 +33,8 @@ import subprocess
 import time
 import uuid
 
+from moto.rds import models as _rds_models  # the emulator's RDS, in this process
+
 import run as R  # run.py, as loaded by itself (it registers under this name)
 from test_source import SourceBed, copy_identifier, job_identifier
 
@@ -111,6 +113,10 @@ class Export:
     engine: str
     engine_version: str
     storage: int
+    # The time RDS reports for the shared export copy, which is what the
+    # vault goes by: its OriginalSnapshotCreateTime (instance snapshots; kept
+    # through copies), else its SnapshotCreateTime (cluster snapshots: the
+    # export copy's own creation).
     create_time: datetime.datetime
 
     @property
@@ -220,7 +226,7 @@ class VaultCase(R.Case):
             self.emu, queue_url=self.bed.queue_url, state_db=self.source_state_db,
             daemon=d, source=s), name="source.conf")
 
-    def _start(self, role, config, account, queue_url):
+    def _start(self, role, config, account):
         log_path = os.path.join(self.tmp.name, f"{role}-{len(self.daemons) + 1}.log")
         started = time.time()
         d = Daemon(role, config, log_path)
@@ -233,11 +239,11 @@ class VaultCase(R.Case):
     def start_target(self, **config):
         if config or self.target_config is None:
             self.config_target(**config)
-        self.target = self._start("target", self.target_config, "vault", self.inbox_url)
+        self.target = self._start("target", self.target_config, "vault")
         return self.target
 
     def start_source(self):
-        self.source = self._start("source", self.config_source(), "source", self.bed.queue_url)
+        self.source = self._start("source", self.config_source(), "source")
         return self.source
 
     def kill9(self, d):
@@ -316,10 +322,43 @@ class VaultCase(R.Case):
         self.bed.create_cluster(cluster_id, engine, engine_version)
         self.dbs.add(cluster_id)
 
-    def make_export(self, db_id, label, share=True, cluster=False, delete_source=False):
+    def backdate(self, kind, name, when):
+        """Set the creation time of the source-account snapshot `name` to
+        `when` (unix seconds) in moto's memory (no AWS call): an instance
+        snapshot's SnapshotCreateTime and OriginalSnapshotCreateTime (which
+        its copies inherit), a cluster snapshot's SnapshotCreateTime."""
+        backend = _rds_models.rds_backends[self.src][self.region]
+        if kind == "db-cluster-snapshot":
+            m = backend.resource_map[_rds_models.DBClusterSnapshot][name]
+        else:
+            m = backend.resource_map[_rds_models.DBSnapshot][name]
+        dt = datetime.datetime.fromtimestamp(int(when), datetime.timezone.utc)
+        if m.created.tzinfo is None:
+            dt = dt.replace(tzinfo=None)
+        m.created = dt
+        if kind != "db-cluster-snapshot":
+            m.original_snapshot_create_time = dt
+
+    def reported_time(self, kind, ident):
+        """The time RDS (moto, source account) reports for a snapshot, the
+        way the vault reads it: OriginalSnapshotCreateTime, else
+        SnapshotCreateTime."""
+        if kind == "db-cluster-snapshot":
+            c = self.rds.describe_db_cluster_snapshots(
+                DBClusterSnapshotIdentifier=ident)["DBClusterSnapshots"][0]
+        else:
+            c = self.rds.describe_db_snapshots(DBSnapshotIdentifier=ident)["DBSnapshots"][0]
+        return c.get("OriginalSnapshotCreateTime") or c["SnapshotCreateTime"]
+
+    def make_export(self, db_id, label, share=True, cluster=False, delete_source=False, when=None):
         """A snapshot `label` of db_id, copied to an export-copy name with the
-        export key (as the source daemon does), shared with the vault."""
+        export key (as the source daemon does), shared with the vault. With
+        `when` (unix seconds), the snapshot is backdated in moto's memory:
+        an instance snapshot before it is copied (the export copy inherits
+        its OriginalSnapshotCreateTime), a cluster snapshot's export copy
+        (the vault goes by the export copy's SnapshotCreateTime)."""
         rds = self.rds
+        kind = "db-cluster-snapshot" if cluster else "db-snapshot"
         if cluster:
             s = rds.create_db_cluster_snapshot(DBClusterIdentifier=db_id,
                                                DBClusterSnapshotIdentifier=label)["DBClusterSnapshot"]
@@ -329,19 +368,25 @@ class VaultCase(R.Case):
                                              TargetDBClusterSnapshotIdentifier=name,
                                              KmsKeyId=self.bed.kms_key_arn)["DBClusterSnapshot"]
             arn, storage = c["DBClusterSnapshotArn"], c.get("AllocatedStorage", 0)
-            created = c["SnapshotCreateTime"]
+            if when is not None:
+                self.backdate(kind, name, when)
         else:
             s = rds.create_db_snapshot(DBInstanceIdentifier=db_id,
                                        DBSnapshotIdentifier=label)["DBSnapshot"]
             source_arn = s["DBSnapshotArn"]
             name = copy_identifier(source_arn)
+            if when is not None:
+                self.backdate(kind, label, when)
             c = rds.copy_db_snapshot(SourceDBSnapshotIdentifier=source_arn,
                                      TargetDBSnapshotIdentifier=name,
                                      KmsKeyId=self.bed.kms_key_arn)["DBSnapshot"]
             arn, storage = c["DBSnapshotArn"], c["AllocatedStorage"]
-            created = c["SnapshotCreateTime"]
-        e = Export("db-cluster-snapshot" if cluster else "db-snapshot", name, arn, source_arn,
-                   db_id, c["Engine"], c["EngineVersion"], storage, created)
+        created = self.reported_time(kind, name)
+        if when is not None:
+            self.assertEqual(iso_ts(created.timestamp()), iso_ts(when),
+                             f"backdating {name} in moto did not take")
+        e = Export(kind, name, arn, source_arn, db_id, c["Engine"], c["EngineVersion"], storage,
+                   created)
         if delete_source:
             if cluster:
                 rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=label)
@@ -361,7 +406,8 @@ class VaultCase(R.Case):
                                                   AttributeName="restore", ValuesToAdd=[self.vault])
 
     def announcement(self, e, snapshot_time=None, **override):
-        """The announcement the source daemon would publish for e (DESIGN.md 5)."""
+        """The announcement the source daemon would publish for e (DESIGN.md 5);
+        by default its snapshot_time is the time RDS reports for e."""
         when = snapshot_time if snapshot_time is not None else e.create_time.timestamp()
         a = {"schema": SCHEMA, "kind": e.kind, "snapshot_arn": e.arn,
              "source_snapshot_arn": e.source_arn, "source_account": self.src,
@@ -534,7 +580,13 @@ class VaultCase(R.Case):
         self.assertEqual(c["kms"], self.import_key, f"{what}: KmsKeyId is not the import key")
         self.assertNotEqual(c["kms"], self.bed.kms_key_arn, what)
         tags = self.vault_tags(c["arn"])
+        # By default: the time RDS reports for the shared export copy, never
+        # the announced one.
         when = iso_ts(snapshot_time if snapshot_time is not None else e.create_time.timestamp())
+        if swept and tags.get(TAG_SOURCE_TIME) in self.original_times(e):
+            # The sweep has no announcement: the export copy's creation time,
+            # or (better) its OriginalSnapshotCreateTime, are both fair.
+            when = tags.get(TAG_SOURCE_TIME)
         self.assertEqual({k: tags.get(k) for k in (TAG_JOB, TAG_SOURCE_ARN, TAG_SOURCE_ACCOUNT,
                                                    TAG_SOURCE_TIME, TAG_DB, TAG_SOURCE_SNAPSHOT)},
                          {TAG_JOB: e.job_id, TAG_SOURCE_ARN: e.arn, TAG_SOURCE_ACCOUNT: self.src,
@@ -547,6 +599,17 @@ class VaultCase(R.Case):
         self.assertEqual(len(copies), 1, f"vault copies of {e.name} by tag: "
                          f"{[s['name'] for s in copies]}")
         return c
+
+    def original_times(self, e):
+        """The times a swept copy may carry as its source time: the export
+        copy's creation and, for instances, its OriginalSnapshotCreateTime."""
+        if e.cluster:
+            c = self.rds.describe_db_cluster_snapshots(
+                DBClusterSnapshotIdentifier=e.name)["DBClusterSnapshots"][0]
+        else:
+            c = self.rds.describe_db_snapshots(DBSnapshotIdentifier=e.name)["DBSnapshots"][0]
+        return {iso_ts(t.timestamp()) for t in (c.get("SnapshotCreateTime"),
+                                                c.get("OriginalSnapshotCreateTime")) if t}
 
     def assert_vault_holds(self, exports, others=()):
         """The vault owns exactly these copies (+ the named others), no more."""
@@ -583,6 +646,7 @@ class TestVaultEndToEnd(VaultCase):
         self.bed.put_events(self.bed.backup_event(backup), self.bed.snapshot_event(manual),
                             self.bed.snapshot_event(aurora))
         exports = []
+        exports_src_time = {}
         for s in snaps:
             stype = {"SnapshotType": "awsbackup"} if s.name.startswith("awsbackup:") else {}
             if s.cluster:
@@ -595,8 +659,19 @@ class TestVaultEndToEnd(VaultCase):
                                   export_arn_of(self.region, self.src, s.arn, s.cluster), s.arn,
                                   s.db_id, t["Engine"], t["EngineVersion"],
                                   t.get("AllocatedStorage", 0), t["SnapshotCreateTime"]))
+            exports_src_time[s.arn] = t.get("OriginalSnapshotCreateTime") or t["SnapshotCreateTime"]
         self.wait_verified(exports, timeout=90)
         self.quiet(3)  # more ticks on both sides: nothing copied twice
+        # The vault goes by the time RDS reports for the shared export copy
+        # (an instance copy keeps its source's OriginalSnapshotCreateTime; a
+        # cluster copy has its own SnapshotCreateTime), not the announced one.
+        exports = [dataclasses.replace(e, create_time=self.reported_time(e.kind, e.arn))
+                   for e in exports]
+        for e, s in zip(exports, snaps):
+            if not e.cluster:
+                self.assertEqual(iso_ts(e.create_time.timestamp()),
+                                 iso_ts(exports_src_time[s.arn].timestamp()),
+                                 f"{e.name}: OriginalSnapshotCreateTime is not its source's")
         for e in exports:
             self.assert_in_vault(e)
         self.assert_vault_holds(exports)
@@ -605,13 +680,15 @@ class TestVaultEndToEnd(VaultCase):
         self.assertEqual(sorted(j["state"] for j in self.jobs()), ["verified"] * 3,
                          "vault jobs" + self.diagnostics())
         self.assert_no_warnings(MSGID_VERIFY_FAILED)
+        self.assert_no_warnings(MSGID_JOB_FAILED, role=None)
         # The vault copied exactly the three shared export copies, by ARN.
         self.assertEqual(sorted(set(self.vault_copy_calls())), sorted(e.arn for e in exports))
         for role in ("source", "target"):
             out = self.daemon_output(role)
             self.assertTrue(out, f"no {role} daemon output")
             for acct in self.emu.accounts.values():
-                self.assertNotIn(acct["secret_access_key"], out,
+                # (not assertNotIn: its message would print the secret)
+                self.assertFalse(acct["secret_access_key"] in out,
                                  f"a secret access key appears in the {role} daemon's output")
 
 
@@ -721,6 +798,48 @@ class TestVaultForged(VaultCase):
         waits = self.log_lines("is not visible as shared and available yet")
         self.assertGreaterEqual(len(waits), 5, "no 'not visible yet' lines")
 
+    def test_snapshot_that_is_not_an_export_copy_is_rejected(self):
+        # Shared with the vault and real, but not one of the daemon's export copies.
+        def setup():
+            s = self.rds.create_db_snapshot(DBInstanceIdentifier="orders-prod",
+                                            DBSnapshotIdentifier="orders-prod-handmade")["DBSnapshot"]
+            self.rds.modify_db_snapshot_attribute(DBSnapshotIdentifier="orders-prod-handmade",
+                                                  AttributeName="restore", ValuesToAdd=[self.vault])
+            return Export("db-snapshot", "orders-prod-handmade", s["DBSnapshotArn"], s["DBSnapshotArn"],
+                          "orders-prod", s["Engine"], s["EngineVersion"], s["AllocatedStorage"],
+                          s["SnapshotCreateTime"])
+        self.run_forged(lambda e: self.announcement(e),
+                        r"not an offsite-backup export copy", setup=setup)
+
+    def test_snapshot_time_in_the_future_is_rejected(self):
+        self.run_forged(lambda e: self.announcement(e, snapshot_time=time.time() + 2 * 86400),
+                        r"snapshot_time lies in the future",
+                        setup=lambda: self.make_export("orders-prod", "orders-prod-future"))
+
+    def test_db_identifier_of_another_database_is_rejected(self):
+        # A real, shared export copy of orders-prod, announced as billing-prod's.
+        self.run_forged(lambda e: self.announcement(e, db_identifier="billing-prod"),
+                        r"db_identifier billing-prod, but the snapshot is of orders-prod",
+                        setup=lambda: self.make_export("orders-prod", "orders-prod-otherdb"))
+
+    def test_snapshot_time_after_the_snapshots_own_is_rejected(self):
+        # Claims to be an hour newer than RDS says the snapshot is (which
+        # would hide an RPO breach and skew retention).
+        self.run_forged(
+            lambda e: self.announcement(e, snapshot_time=e.create_time.timestamp() + 3600),
+            r"snapshot_time is after the time RDS reports for the snapshot",
+            setup=lambda: self.make_export("orders-prod", "orders-prod-later",
+                                           when=time.time() - 2 * 3600))
+
+    def test_snapshot_in_another_region_is_rejected(self):
+        def body(e):
+            return self.announcement(e, region="us-east-1",
+                                     snapshot_arn=e.arn.replace(f":{self.region}:", ":us-east-1:"),
+                                     source_snapshot_arn=e.source_arn.replace(f":{self.region}:",
+                                                                              ":us-east-1:"))
+        self.run_forged(body, r"the snapshot is in aws us-east-1 .*this vault is in aws eu-central-1",
+                        setup=lambda: self.make_export("orders-prod", "orders-prod-elsewhere"))
+
     def test_schema_missing_is_rejected(self):
         def body(e):
             a = self.announcement(e)
@@ -765,18 +884,20 @@ class TestVaultIntake(VaultCase):
 
     def test_announcements_out_of_order_are_both_imported(self):
         self.create_instance("orders-prod")
-        old = self.make_export("orders-prod", "orders-prod-older")
-        new = self.make_export("orders-prod", "orders-prod-newer")
-        t_old, t_new = time.time() - 2 * 86400, time.time() - 3600
+        # Two days and an hour old in RDS (backdated before the export copy).
+        old = self.make_export("orders-prod", "orders-prod-older", when=time.time() - 2 * 86400)
+        new = self.make_export("orders-prod", "orders-prod-newer", when=time.time() - 3600)
         self.start_target()
-        self.send(self.announcement(new, snapshot_time=t_new))
+        self.send(self.announcement(new))
         self.wait_verified([new])
-        self.send(self.announcement(old, snapshot_time=t_old))   # arrives later, is older
+        # Arrives later, is older. Its announcement understates the time by
+        # ten minutes (allowed): the vault still goes by the time RDS reports.
+        self.send(self.announcement(old, snapshot_time=old.create_time.timestamp() - 600))
         self.wait_verified([old, new])
         self.wait_inbox_empty()
         self.quiet(3)
-        self.assert_in_vault(new, snapshot_time=t_new)
-        self.assert_in_vault(old, snapshot_time=t_old)
+        self.assert_in_vault(new)
+        self.assert_in_vault(old)
         self.assert_vault_holds([old, new])
         self.assert_no_warnings(MSGID_REJECTED)
 
@@ -801,6 +922,39 @@ class TestVaultIntake(VaultCase):
 
 
 # ---------------------------------------------------------------------------
+# verification
+# ---------------------------------------------------------------------------
+
+class TestVaultVerify(VaultCase):
+    def test_copy_that_does_not_match_the_announcement_fails_verification(self):
+        """The claims the vault cannot check up front (engine, version, size)
+        are checked on the vault copy: a lie fails the job, with an alert."""
+        self.create_instance("orders-prod")
+        liar = self.make_export("orders-prod", "orders-prod-liar")
+        honest = self.make_export("orders-prod", "orders-prod-honest")
+        self.start_target()
+        self.send(self.announcement(liar, allocated_storage_gib=liar.storage * 2,
+                                    snapshot_time=time.time() - 86400))
+        self.send(self.announcement(honest))
+        self.wait_until(lambda: self.job_state(liar) == "failed", 30,
+                        "the lying announcement's job to fail", no_failed_jobs=False)
+        self.wait_until(lambda: self.job_state(honest) == "verified", 30,
+                        "the honest announcement's job to be verified", no_failed_jobs=False)
+        self.quiet(2)
+        j = self.job(liar)
+        self.assertRegex(j["error_message"], rf"allocated storage {liar.storage} GiB, announced "
+                                             rf"{liar.storage * 2}")
+        alerts = self.log_lines(f"[{MSGID_VERIFY_FAILED}]")
+        self.assertEqual(len(alerts), 1, f"verification alerts: {alerts}" + self.diagnostics())
+        self.assertIn(liar.job_id, alerts[0])
+        self.assertIn("allocated storage", alerts[0])
+        self.assert_in_vault(honest)
+        self.assertEqual(self.job_state(honest), "verified")
+        self.assertEqual(self.job_state(liar), "failed", "a copy that failed verification")
+        self.assert_no_warnings(MSGID_REJECTED)
+
+
+# ---------------------------------------------------------------------------
 # crashes
 # ---------------------------------------------------------------------------
 
@@ -808,14 +962,16 @@ class TestVaultCrash(VaultCase):
     def test_kill9_while_importing_then_restart(self):
         self.create_instance("orders-prod")
         self.create_cluster("ledger-aurora")
-        exports = [self.make_export("orders-prod", f"orders-prod-k{i}") for i in range(2)]
-        exports.append(self.make_export("ledger-aurora", "ledger-aurora-k0", cluster=True))
-        # One day apart: two copies of a database from the same day would
-        # rightly leave only one under keep_daily.
-        when = {e.arn: time.time() - 60 - i * 86400 for i, e in enumerate(exports)}
+        # One day apart (in RDS): two copies of a database from the same day
+        # would rightly leave only one under keep_daily.
+        now = time.time()
+        exports = [self.make_export("orders-prod", f"orders-prod-k{i}", when=now - 60 - i * 86400)
+                   for i in range(2)]
+        exports.append(self.make_export("ledger-aurora", "ledger-aurora-k0", cluster=True,
+                                        when=now - 60 - 2 * 86400))
         self.emu.set_copy_delay(5)  # vault copies stay creating for 5 s
         self.start_target()
-        self.send_many([self.announcement(e, snapshot_time=when[e.arn]) for e in exports])
+        self.send_many([self.announcement(e) for e in exports])
         self.wait_until(lambda: all(
             (s := self.vault_snapshots().get(e.vault_copy_id)) is not None and s["status"] == "creating"
             for e in exports), 30, "three vault copies creating")
@@ -826,20 +982,22 @@ class TestVaultCrash(VaultCase):
         self.wait_verified(exports, timeout=60)
         self.quiet(3)
         for e in exports:
-            self.assert_in_vault(e, snapshot_time=when[e.arn])
+            self.assert_in_vault(e)
         self.assert_vault_holds(exports)
         self.assertEqual(sorted(j["state"] for j in self.jobs()), ["verified"] * 3)
         self.wait_inbox_empty()
 
     def test_kill9_after_the_copy_call_before_its_commit(self):
         self.create_instance("orders-prod")
-        exports = [self.make_export("orders-prod", f"orders-prod-s{i}") for i in range(2)]
+        # One day apart (in RDS), so that keep_daily keeps both.
+        now = time.time()
+        exports = [self.make_export("orders-prod", f"orders-prod-s{i}", when=now - 60 - i * 86400)
+                   for i in range(2)]
         # moto executes the first CopyDBSnapshot of the vault; its answer is held 8 s.
-        when = {e.arn: time.time() - 60 - i * 86400 for i, e in enumerate(exports)}
         self.emu.inject("rds", "CopyDBSnapshot", kind="stall", when="after", seconds=8, count=1,
                         account="vault")
         self.start_target()
-        self.send_many([self.announcement(e, snapshot_time=when[e.arn]) for e in exports])
+        self.send_many([self.announcement(e) for e in exports])
         self.wait_until(lambda: self.vault_snapshots(), 30, "a vault copy to appear in moto")
         first = self.vault_copy_calls()[0]
         stalled = next(e for e in exports if first in (e.arn, e.name))
@@ -851,7 +1009,7 @@ class TestVaultCrash(VaultCase):
         self.wait_verified(exports, timeout=60)
         self.quiet(3)
         for e in exports:
-            self.assert_in_vault(e, snapshot_time=when[e.arn])
+            self.assert_in_vault(e)
         self.assert_vault_holds(exports)
         calls = collections.Counter(self.vault_copy_calls())
         self.assertGreaterEqual(calls[stalled.arn], 2, "the restarted daemon did not copy again "
@@ -865,8 +1023,8 @@ class TestVaultCrash(VaultCase):
 
 class TestVaultRetention(VaultCase):
     def test_gfs_retention_over_400_days(self):
-        """One database with daily snapshots over the 400 past days: a few days
-        missing, a few days with two snapshots (distinct hours). Each is a
+        """One database with daily snapshots over the 400 past days: 14 days
+        missing, 5 days with two snapshots (distinct hours): 391 in all. Each is a
         real export copy in the source account, shared and announced (the
         source snapshot it came from is deleted at once to stay within moto's
         1000-snapshot quota). An untagged snapshot with an export-copy-like
@@ -886,7 +1044,11 @@ class TestVaultRetention(VaultCase):
                 plan.append((f"orders-prod-d{day}b", (base + datetime.timedelta(hours=17, minutes=41)).timestamp()))
         self.create_instance("orders-prod")
         started = time.monotonic()
-        exports = [(self.make_export("orders-prod", label, delete_source=True), t) for label, t in plan]
+        # Backdated in moto before the export copy is made (which keeps the
+        # OriginalSnapshotCreateTime); the times below are the ones RDS reports.
+        exports = [self.make_export("orders-prod", label, delete_source=True, when=t)
+                   for label, t in plan]
+        exports = [(e, e.create_time.timestamp()) for e in exports]
         made = time.monotonic() - started
         # The planted snapshot: vault-owned, export-copy-like name, no tags.
         self.vrds.create_db_instance(DBInstanceIdentifier="orders-prod", Engine="postgres",
@@ -909,16 +1071,24 @@ class TestVaultRetention(VaultCase):
             if sum(states[s] for s in UNFINISHED) or sum(states.values()) < len(exports):
                 return False
             return set(self.vault_copies()) == expected
-        self.wait_until(settled, 240, f"retention to settle on the {len(expected)} GFS copies",
-                        interval=1.0)
-        self.quiet(4)  # more retention passes: nothing else goes
+        try:
+            self.wait_until(settled, 240, f"retention to settle on the {len(expected)} GFS copies",
+                            interval=1.0)
+            timed_out = None
+        except self.failureException as exc:  # report which copies differ first
+            timed_out = exc
+        else:
+            self.quiet(4)  # more retention passes: nothing else goes
         snaps = self.vault_snapshots()
         kept = {n for n, s in snaps.items() if TAG_JOB in s["tags"]}
         by_name = {e.vault_copy_id: (e, t) for e, t in exports}
         detail = ("missing: " + ", ".join(sorted(iso_ts(by_name[n][1]) for n in expected - kept))
                   + "; extra: " + ", ".join(sorted(iso_ts(by_name[n][1]) for n in kept - expected
                                                    if n in by_name)))
-        self.assertEqual(kept, expected, "GFS set in the vault: " + detail)
+        self.assertEqual(kept, expected, "GFS set in the vault: " + detail
+                         + (f"\n{timed_out}" if timed_out else ""))
+        if timed_out:
+            raise timed_out
         self.assertEqual(set(snaps), expected | {planted}, "vault snapshots")
         self.assertEqual(snaps[planted]["status"], "available", "the planted snapshot")
         self.assertEqual(self.vault_tags(snaps[planted]["arn"]), {}, "the planted snapshot's tags")
@@ -973,14 +1143,16 @@ class TestVaultRpo(VaultCase):
     def test_rpo_breach_is_raised_once_and_cleared(self):
         self.create_instance("orders-prod")
         self.create_instance("billing-prod")
-        old = self.make_export("orders-prod", "orders-prod-old")
-        fresh_other = self.make_export("billing-prod", "billing-prod-fresh")
+        # Two days old in RDS (backdated before the export copy is made).
+        old = self.make_export("orders-prod", "orders-prod-old", when=time.time() - 2 * 86400)
+        fresh_other = self.make_export("billing-prod", "billing-prod-fresh",
+                                       when=time.time() - 60)
         self.start_target(target={"rpo": "1h"})
         key = f"{self.src}/orders-prod"
         breach = f"[{MSGID_RPO_BREACH}] RPO breached for {key}"
         cleared = f"[{MSGID_RPO_CLEARED}] RPO restored for {key}"
-        self.send(self.announcement(old, snapshot_time=time.time() - 2 * 86400))
-        self.send(self.announcement(fresh_other, snapshot_time=time.time() - 60))
+        self.send(self.announcement(old))
+        self.send(self.announcement(fresh_other))
         self.wait_verified([old, fresh_other])
         self.wait_until(lambda: self.log_lines(breach), 15, "the RPO breach warning")
         self.quiet(6)  # six more retention passes
@@ -990,7 +1162,7 @@ class TestVaultRpo(VaultCase):
         self.assertEqual(self.log_lines(f"RPO breached for {self.src}/billing-prod"), [],
                          "a fresh database was reported as breached")
         new = self.make_export("orders-prod", "orders-prod-new")
-        self.send(self.announcement(new, snapshot_time=time.time()))
+        self.send(self.announcement(new))
         self.wait_verified([new])
         self.wait_until(lambda: self.log_lines(cleared), 15, "the RPO restored notice")
         self.quiet(4)
