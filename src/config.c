@@ -88,7 +88,7 @@ struct key_def {
 	bool secret;         /* never quote the value */
 	size_t offset;       /* field in struct ob_config */
 	int64_t min, max;    /* KT_INTEGER; KT_DURATION in ms */
-	const char *arg;     /* KT_ARN: the service */
+	const char *arg;     /* KT_ARN: the service; KT_KMS_KEY: "key" = no alias */
 	const struct enum_name *names; /* KT_ENUM */
 };
 
@@ -156,7 +156,7 @@ static const struct key_def keys[] = {
 	  KR_SOURCE, KN_OPTIONAL, false, F(export_copy_retention_ms), 1, DMAX, NULL, NULL },
 
 	{ "target", "import_kms_key",        KT_KMS_KEY,      "",
-	  KR_TARGET, KN_FOR_ROLE, false, F(import_kms_key),        0, 0, NULL, NULL },
+	  KR_TARGET, KN_FOR_ROLE, false, F(import_kms_key),        0, 0, "key", NULL },
 	{ "target", "allowed_source_accounts", KT_ACCOUNT_LIST, "",
 	  KR_TARGET, KN_FOR_ROLE, false, F(allowed_source_accounts), 0, 0, NULL, NULL },
 	{ "target", "keep_daily",            KT_INTEGER,      "7",
@@ -682,6 +682,10 @@ static int store(struct parse *p, const struct key_def *k, const char *v, unsign
 			why = "a customer managed KMS key: AWS managed keys (alias/aws/...) cannot be shared";
 		else if (!ob_awsid_kms_key_ok(v))
 			why = "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), alias ARN, key id or alias/<name>";
+		/* arg "key": the key itself; the vault compares each copy's
+		 * KmsKeyId (always the key ARN) with it, an alias never matches. */
+		else if (k->arg != NULL && strstr(v, "alias/") != NULL)
+			why = "the key itself (a key ARN or key id), not an alias: each vault copy's KmsKeyId is checked against it";
 		break;
 	case KT_TAG:
 		why = check_tag(v);

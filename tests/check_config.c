@@ -80,7 +80,7 @@ static const char *const TGT[] = {
 	"endpoint_url =",                                              /* 15 */
 	"imds_url = http://169.254.169.254",                           /* 16 */
 	"[target]",                                                    /* 17 */
-	"import_kms_key = arn:aws:kms:eu-central-1:222222222222:alias/offsite-import",
+	"import_kms_key = arn:aws:kms:eu-central-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 	"allowed_source_accounts = 111111111111",                      /* 19 */
 	"keep_daily = 7",                                              /* 20 */
 	"keep_weekly = 4",                                             /* 21 */
@@ -375,7 +375,7 @@ static const char TGT_MIN[] =
 	"region = eu-central-1\n"
 	"queue_url = https://sqs.eu-central-1.amazonaws.com/222222222222/offsite-backup-inbox\n"
 	"[target]\n"
-	"import_kms_key = arn:aws:kms:eu-central-1:222222222222:alias/offsite-import\n"
+	"import_kms_key = arn:aws:kms:eu-central-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab\n"
 	"allowed_source_accounts = 111111111111\n";
 
 static void check_defaults(const struct ob_config *c)
@@ -765,7 +765,7 @@ START_TEST(test_missing_required)
 			 FERR("target_account is required in [source] with role = source")
 			 FERR("notify_topic_arn is required in [source] with role = source"));
 	ob_buf_reset(&diag);
-	ck_assert_int_eq(parse_str("[daemon]\nrole = target\n[target]\nimport_kms_key = alias/k\n", 0600,
+	ck_assert_int_eq(parse_str("[daemon]\nrole = target\n[target]\nimport_kms_key = 1234abcd-12ab-34cd-56ef-1234567890ab\n", 0600,
 				   &c, &diag, &err), -1);
 	ck_assert_str_eq(diag.data, FERR("region is required in [daemon]")
 			 FERR("queue_url is required in [daemon]")
@@ -1394,7 +1394,7 @@ START_TEST(test_example_file)
 	static const char *const tgt[][2] = {
 		{ "role", "target" }, { "region", "eu-central-1" },
 		{ "queue_url", "https://sqs.eu-central-1.amazonaws.com/222222222222/offsite-backup-inbox" },
-		{ "import_kms_key", "arn:aws:kms:eu-central-1:222222222222:alias/offsite-import" },
+		{ "import_kms_key", "arn:aws:kms:eu-central-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab" },
 		{ "allowed_source_accounts", "111111111111" },
 	};
 	char *ex = read_example(), *t;
@@ -1475,6 +1475,32 @@ START_TEST(test_null_diag_and_err)
 }
 END_TEST
 
+/* The vault checks each copy's KmsKeyId (a key ARN) against
+ * import_kms_key: an alias there could never match, so it is refused. */
+START_TEST(test_import_key_alias_refused)
+{
+	static const char *const bad[] = {
+		"alias/offsite-import",
+		"arn:aws:kms:eu-central-1:222222222222:alias/offsite-import",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *set[][2] = { { "import_kms_key", bad[i] } };
+		char *text = build(TGT, set, 1, NULL);
+		struct ob_buf diag = OB_BUF_INIT;
+		struct ob_config *c = NULL;
+		struct ob_error err;
+
+		ck_assert_int_eq(parse_str(text, 0644, &c, &diag, &err), -1);
+		ck_assert_ptr_null(c);
+		ck_assert_msg(strstr(diag.data, "not an alias") != NULL, "%s", diag.data);
+		ob_buf_clear(&diag);
+		free(text);
+	}
+}
+END_TEST
+
 Suite *ob_suite_config(void)
 {
 	Suite *s = suite_create("config");
@@ -1485,6 +1511,7 @@ Suite *ob_suite_config(void)
 	tcase_add_test(tc, test_duration_null);
 	tcase_add_test(tc, test_source_full);
 	tcase_add_test(tc, test_target_full);
+	tcase_add_test(tc, test_import_key_alias_refused);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_whitespace);
 	tcase_add_loop_test(tc, test_valid, 0, (int)(sizeof(valids) / sizeof(valids[0])));

@@ -545,7 +545,7 @@ static void write_config(const char *path, const char *role_part, const char *aw
 }
 
 #define TARGET_PART "[target]\nimport_kms_key = arn:aws:kms:eu-central-1:222222222222:" \
-	"alias/offsite-import\nallowed_source_accounts = 111111111111, 333333333333\nrpo = 26h\n"
+	"key/1234abcd-12ab-34cd-56ef-1234567890ab\nallowed_source_accounts = 111111111111, 333333333333\nrpo = 26h\n"
 #define SOURCE_PART "[source]\nexport_kms_key = arn:aws:kms:eu-central-1:111111111111:key/" \
 	"1234abcd-12ab-34cd-56ef-1234567890ab\ntarget_account = 222222222222\n" \
 	"notify_topic_arn = arn:aws:sns:eu-central-1:222222222222:offsite-backup-inbox\n"
