@@ -274,7 +274,7 @@ s|^notify_topic_arn =$|notify_topic_arn = arn:aws:sns:eu-central-1:222222222222:
 		set -- "$1" "$2" 's|^role =$|role = target|
 s|^region =$|region = eu-central-1|
 s|^queue_url =$|queue_url = https://sqs.eu-central-1.amazonaws.com/222222222222/offsite-backup-inbox|
-s|^import_kms_key =$|import_kms_key = arn:aws:kms:eu-central-1:222222222222:alias/offsite-import|
+s|^import_kms_key =$|import_kms_key = arn:aws:kms:eu-central-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab|
 s|^allowed_source_accounts =$|allowed_source_accounts = 111111111111, 333333333333|' 5
 	fi
 	sed "$3" $CONF >"$1" || return 1
