@@ -617,9 +617,28 @@ static void db_key(const struct ob_job *job, char *out, size_t size)
 		snprintf(out, size, "%s/%s", ref.account, job->db_id);
 }
 
+/* A verified copy and its database key, for grouping. */
+struct held {
+	char key[300];
+	struct ob_job *job;
+};
+
+/* By database, then in list order (qsort is not stable; retention breaks
+ * ties between equal times by position). */
+static int by_key(const void *pa, const void *pb)
+{
+	const struct held *a = pa, *b = pb;
+	int c = strcmp(a->key, b->key);
+
+	if (c != 0)
+		return c;
+	return (a->job > b->job) - (a->job < b->job);
+}
+
 /* One pass over every verified copy, database by database: retention
  * deletes what the GFS policy lets go (never the newest), the RPO watch
- * looks at the newest. */
+ * looks at the newest. Each copy's database key is worked out once and the
+ * copies sorted by it, so a pass costs O(n log n), not O(n^2). */
 static int retain_pass(struct ob_target *t, struct ob_error *err)
 {
 	static const enum ob_job_state verified[] = { OB_JOB_VERIFIED };
@@ -628,10 +647,9 @@ static int retain_pass(struct ob_target *t, struct ob_error *err)
 					cfg->keep_yearly };
 	struct ob_store_query q = { 0 };
 	struct ob_job_list list;
-	bool *done = NULL, *keep = NULL;
+	struct held *held = NULL;
+	bool *keep = NULL;
 	int64_t *times = NULL;
-	struct ob_job **grp = NULL;
-	char key[300], other[300];
 	size_t i, k, n, deleted = 0;
 	int rc = -1;
 
@@ -639,54 +657,45 @@ static int retain_pass(struct ob_target *t, struct ob_error *err)
 	q.n_states = 1;
 	if (ob_store_jobs_list(t->jobs.store, &q, &list, err) < 0)
 		return -1;
-	done = calloc(list.n + 1, sizeof(*done));
+	held = calloc(list.n + 1, sizeof(*held));
 	keep = calloc(list.n + 1, sizeof(*keep));
 	times = calloc(list.n + 1, sizeof(*times));
-	grp = calloc(list.n + 1, sizeof(*grp));
-	if (done == NULL || keep == NULL || times == NULL || grp == NULL) {
+	if (held == NULL || keep == NULL || times == NULL) {
 		ob_error_set(err, OB_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < list.n; i++) {
+		db_key(&list.items[i], held[i].key, sizeof(held[i].key));
+		held[i].job = &list.items[i];
+	}
+	qsort(held, list.n, sizeof(*held), by_key);
+	for (i = 0; i < list.n; i += n) {
 		int64_t newest = INT64_MIN;
 
-		if (done[i])
-			continue;
-		/* Gather database i's copies. */
-		db_key(&list.items[i], key, sizeof(key));
-		n = 0;
-		for (k = i; k < list.n; k++) {
-			if (done[k])
-				continue;
-			db_key(&list.items[k], other, sizeof(other));
-			if (strcmp(key, other) != 0)
-				continue;
-			done[k] = true;
-			grp[n] = &list.items[k];
-			times[n] = list.items[k].snapshot_time;
+		/* held[i .. i+n) are one database's copies. */
+		for (n = 0; i + n < list.n && strcmp(held[i + n].key, held[i].key) == 0; n++) {
+			times[n] = held[i + n].job->snapshot_time;
 			if (times[n] > newest)
 				newest = times[n];
-			n++;
 		}
-		rpo_check(t, key, newest);
+		rpo_check(t, held[i].key, newest);
 		if (ob_retain_select(times, n, &pol, keep, err) < 0) {
-			ob_log(OB_LOG_ERR, "retention for %s: %s", key, err->message);
+			ob_log(OB_LOG_ERR, "retention for %s: %s", held[i].key, err->message);
 			continue;
 		}
 		for (k = 0; k < n && deleted < BATCH_JOBS; k++) {
 			if (keep[k])
 				continue;
-			if (expire_copy(t, grp[k], err) < 0)
+			if (expire_copy(t, held[i + k].job, err) < 0)
 				goto out;
 			deleted++;
 		}
 	}
 	rc = 0;
 out:
-	free(done);
+	free(held);
 	free(keep);
 	free(times);
-	free(grp);
 	ob_job_list_clear(&list);
 	return rc;
 }
