@@ -254,6 +254,18 @@ static void drop_echoed_request(char *msg)
 	}
 }
 
+/* err->message from the error body's message: printable, without an
+ * echoed request, and never empty. A message that held nothing but the
+ * echo (or was "" or absent) used to leave "" behind, which renders as
+ * "aws error 403 SignatureDoesNotMatch: " with nothing after the colon. */
+static void set_message(struct ob_error *err, const char *msg)
+{
+	copy_str(err->message, sizeof(err->message), msg);
+	drop_echoed_request(err->message);
+	if (err->message[0] == '\0')
+		snprintf(err->message, sizeof(err->message), "(no message)");
+}
+
 static int unparseable(struct ob_error *err, long http_status, const char *request_id,
 		       const char *what)
 {
@@ -287,15 +299,12 @@ int ob_aws_error_from_xml(struct ob_error *err, long http_status, const char *bo
 	if (err != NULL) {
 		err->http_status = http_status;
 		copy_str(err->aws_code, sizeof(err->aws_code), ob_xml_path_text(e, "Code"));
-		copy_str(err->message, sizeof(err->message), ob_xml_path_text(e, "Message"));
-		drop_echoed_request(err->message);
+		set_message(err, ob_xml_path_text(e, "Message"));
 		rid = ob_xml_path_text(root, "RequestId");
 		if (rid == NULL)
 			rid = ob_xml_path_text(root, "RequestID");
 		copy_str(err->request_id, sizeof(err->request_id),
 			 rid && rid[0] ? rid : request_id);
-		if (err->message[0] == '\0')
-			snprintf(err->message, sizeof(err->message), "(no message)");
 	}
 	ob_xml_free(doc);
 	return -1;
@@ -331,9 +340,7 @@ int ob_aws_error_from_json(struct ob_error *err, long http_status, const char *b
 	if (err != NULL) {
 		err->http_status = http_status;
 		copy_str(err->aws_code, sizeof(err->aws_code), code);
-		copy_str(err->message, sizeof(err->message),
-			 json_is_string(msg) ? json_string_value(msg) : "(no message)");
-		drop_echoed_request(err->message);
+		set_message(err, json_is_string(msg) ? json_string_value(msg) : NULL);
 		copy_str(err->request_id, sizeof(err->request_id), request_id);
 	}
 	json_decref(doc);

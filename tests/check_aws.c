@@ -1124,6 +1124,13 @@ static const struct {
 	{ "{\"__type\":\"Throttling\"}", "Throttling", "(no message)" },
 	{ "{\"__type\":\"Throttling\",\"message\":7}", "Throttling", "(no message)" },
 	{ "{\"__type\":\"Throttling\",\"message\":null}", "Throttling", "(no message)" },
+	/* Found by fuzz_aws_error (tests/fuzz/regress/aws_error/): a message
+	 * that is empty, or nothing but an echoed request, is not left "". */
+	{ "{\"__type\":\"Throttling\",\"message\":\"\"}", "Throttling", "(no message)" },
+	{ "{\"__type\":\"ThiottlingException\",\"Message\":\"The String-to-Signd\"}",
+	  "ThiottlingException", "(no message)" },
+	{ "{\"__type\":\"X\",\"message\":\" \\nThe Canonical String for this request\"}", "X",
+	  "(no message)" },
 	/* wrong types and shapes */
 	{ "{\"__type\":5,\"message\":\"m\"}", NULL, NULL },
 	{ "{\"__type\":null}", NULL, NULL },
