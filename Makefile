@@ -88,6 +88,8 @@ LIB_SRCS := \
 	src/target.c \
 	src/daemon.c \
 	src/retain.c \
+	src/session.c \
+	src/rebuild.c \
 	src/ctl.c
 
 DAEMON_SRCS := src/main.c
@@ -116,7 +118,9 @@ TEST_SRCS := \
 	tests/check_ident.c \
 	tests/check_announce.c \
 	tests/check_retain.c \
-	tests/check_ctl.c
+	tests/check_ctl.c \
+	tests/check_rebuild.c \
+	tests/check_daemon.c
 
 SUITE_SRCS := tests/sigv4_suite.c
 PROBE_SRCS := tests/integration/ob_probe.c

@@ -1,6 +1,7 @@
 /*
  * ctl.c - offsite-backupctl: status, list, show and retry over the job
- * database the daemon keeps (ob/store.h).
+ * database the daemon keeps (ob/store.h), and rebuild, which makes a new
+ * one from AWS (the work is ob/rebuild.h's; here only its report).
  *
  * Reading commands open the database read-only. `retry` is the one
  * operator event the state machine knows (OB_EV_OPERATOR_RETRY): it goes
@@ -18,10 +19,10 @@
  * freed at once, so its secret, if any, is wiped before anything is read
  * from the database.
  *
- * Why ~1,400 lines: four commands in two output forms, plus the terminal
- * text helpers (sanitiser, middle cut, word wrap, table printer). Those
- * helpers are the part to lift into a module of their own the day a
- * second tool prints tables.
+ * Why ~1,700 lines: five commands, four of them in two output forms, plus
+ * the terminal text helpers (sanitiser, middle cut, word wrap, table
+ * printer). Those helpers are the part to lift into a module of their own
+ * the day a second tool prints tables.
  */
 #include "ob/ctl.h"
 
@@ -42,6 +43,8 @@
 #include "ob/fsm.h"
 #include "ob/ident.h"
 #include "ob/rds.h"
+#include "ob/rebuild.h"
+#include "ob/session.h"
 #include "ob/store.h"
 #include "ob/version.h"
 
@@ -55,7 +58,7 @@
 #define ELLIPSIS "\xe2\x80\xa6"
 #define REPLACEMENT "\xef\xbf\xbd"
 
-enum command { CMD_NONE, CMD_STATUS, CMD_LIST, CMD_SHOW, CMD_RETRY };
+enum command { CMD_NONE, CMD_STATUS, CMD_LIST, CMD_SHOW, CMD_RETRY, CMD_REBUILD };
 
 struct ctl {
 	FILE *out, *errf;
@@ -106,6 +109,16 @@ static const char help_text[] =
 	"    retry JOB\n"
 	"        Put a failed job back in the state it failed in, due at once; the\n"
 	"        daemon picks it up at its next turn. Any other state is refused.\n"
+	"    rebuild\n"
+	"        Make a new state database from AWS after the old one was lost or\n"
+	"        found corrupt: one job per copy in this account that carries\n"
+	"        consistent provenance tags (source: creating -> copying, available\n"
+	"        -> copied; vault: creating -> importing, available -> imported), so\n"
+	"        the daemon finishes them with idempotent steps. Reads the whole\n"
+	"        configuration and uses its credentials, as the daemon does. Never\n"
+	"        overwrites: stop the daemon and move the old file (with its -wal\n"
+	"        and -shm) aside first. Copies whose tags disagree are skipped and\n"
+	"        listed.\n"
 	"\n"
 	"OPTIONS\n"
 	"    --config FILE   the daemon's configuration, for state_db, role and rpo\n"
@@ -128,16 +141,20 @@ static const char help_text[] =
 	"    1  runtime failure: the database, memory, output, or the job changed\n"
 	"       while retry looked at it (look again)\n"
 	"    2  usage or configuration error, unknown job or state name, missing\n"
-	"       database, retry of a job that is not failed\n"
+	"       database, retry of a job that is not failed, rebuild over an\n"
+	"       existing database\n"
+	"    rebuild: 1 also for an AWS error (nothing is written then)\n"
 	"\n"
 	"EXAMPLES\n"
 	"    offsite-backupctl status\n"
 	"    offsite-backupctl list --state failed\n"
 	"    offsite-backupctl --db /srv/ob/state.db show j64cdd26ad1fb05e2\n"
 	"    offsite-backupctl retry j64cdd26ad1fb05e2\n"
+	"    mv state.db state.db.corrupt; offsite-backupctl rebuild\n"
 	"\n"
 	"SEE ALSO\n"
-	"    offsite-backupd(8), docs/ctl.md\n";
+	"    offsite-backupd(8), docs/ctl.md,\n"
+	"    docs/reliability.md#recovering-the-state-database\n";
 
 /* ---- text fit for a terminal -------------------------------------------- */
 
@@ -793,7 +810,10 @@ static int store_fail(struct ctl *c, const struct ob_error *err)
 /* One database of the vault: its newest verified copy. */
 struct dbrow {
 	char key[DB_KEY_SIZE];
-	const struct ob_job *newest;
+	char newest_id[OB_JOB_ID_SIZE];
+	int64_t newest_time;
+	struct ob_job job;           /* the newest, read back after the walk */
+	const struct ob_job *newest; /* &job once read */
 	size_t copies;
 	int64_t age_s;
 	bool breached;
@@ -804,40 +824,115 @@ static int dbrow_cmp(const void *a, const void *b)
 	return strcmp(((const struct dbrow *)a)->key, ((const struct dbrow *)b)->key);
 }
 
-/* Group verified copies by database (rows[] has room for list->n). The
- * newest is the latest snapshot time, the later row on a tie, as the
- * vault's retention pass counts it. */
-static size_t group_verified(struct ctl *c, const struct ob_job_list *list, struct dbrow *rows)
-{
-	struct jinfo ji;
-	size_t i, k, n = 0;
+/* The walk over the verified copies (ob_store_each_brief hands them over
+ * ordered by db_id, so a database's row is looked for among the rows of the
+ * current db_id only). */
+struct status_walk {
+	struct dbrow *rows;
+	size_t n, cap, group;
+	char db_id[DB_KEY_SIZE];
+	bool nomem;
+};
 
-	for (i = 0; i < list->n; i++) {
-		job_info(&list->items[i], &ji);
-		for (k = 0; k < n && strcmp(rows[k].key, ji.db) != 0; k++)
-			;
-		if (k == n) {
-			memcpy(rows[n].key, ji.db, sizeof(ji.db));
-			rows[n].newest = NULL;
-			rows[n].copies = 0;
-			n++;
-		}
-		rows[k].copies++;
-		if (rows[k].newest == NULL ||
-		    list->items[i].snapshot_time >= rows[k].newest->snapshot_time)
-			rows[k].newest = &list->items[i];
+static int status_row(void *ctx, const struct ob_job_brief *b)
+{
+	struct status_walk *w = ctx;
+	struct ob_snapshot_ref ref;
+	char key[DB_KEY_SIZE];
+	size_t k;
+
+	if (ob_ident_parse_snapshot_arn(b->source_arn, &ref, NULL) == 0)
+		snprintf(key, sizeof(key), "%s/%s", ref.account, b->db_id);
+	else if (b->db_id[0] != '\0')
+		snprintf(key, sizeof(key), "?/%s", b->db_id);
+	else
+		key[0] = '\0';
+	if (strncmp(w->db_id, b->db_id, sizeof(w->db_id)) != 0) {
+		w->group = w->n;
+		snprintf(w->db_id, sizeof(w->db_id), "%s", b->db_id);
 	}
-	qsort(rows, n, sizeof(*rows), dbrow_cmp);
-	for (k = 0; k < n; k++) {
+	for (k = w->group; k < w->n && strcmp(w->rows[k].key, key) != 0; k++)
+		;
+	if (k == w->n) {
+		if (w->n == w->cap) {
+			size_t cap = w->cap ? 2 * w->cap : 16;
+			struct dbrow *rows = realloc(w->rows, cap * sizeof(*rows));
+
+			if (rows == NULL) {
+				w->nomem = true;
+				return -1;
+			}
+			w->rows = rows;
+			w->cap = cap;
+		}
+		memset(&w->rows[k], 0, sizeof(w->rows[k]));
+		snprintf(w->rows[k].key, sizeof(w->rows[k].key), "%s", key);
+		w->rows[k].newest_time = INT64_MIN;
+		w->n++;
+	}
+	w->rows[k].copies++;
+	/* The latest snapshot time, the later row on a tie, as the vault's
+	 * retention pass counts it. */
+	if (b->snapshot_time >= w->rows[k].newest_time) {
+		w->rows[k].newest_time = b->snapshot_time;
+		snprintf(w->rows[k].newest_id, sizeof(w->rows[k].newest_id), "%s", b->id);
+	}
+	return 0;
+}
+
+/* Group the verified copies by database in one walk over the store (one
+ * row per database in memory, not every copy: a 10,000-copy vault answers
+ * at once), then read each database's newest copy back. 0 and *ret_rows
+ * (the caller frees them with free_rows), or -1 after fail(). */
+static int group_verified(struct ctl *c, struct dbrow **ret_rows, size_t *ret_n)
+{
+	struct status_walk w = { 0 };
+	struct ob_error err;
+	size_t k;
+
+	if (ob_store_each_brief(c->store, OB_JOB_VERIFIED, status_row, &w, &err) != 0) {
+		if (w.nomem)
+			fail(c, "out of memory");
+		else
+			store_fail(c, &err);
+		goto fail;
+	}
+	for (k = 0; k < w.n; k++) {
+		if (ob_store_job_get(c->store, w.rows[k].newest_id, &w.rows[k].job, &err) < 0) {
+			store_fail(c, &err);
+			w.n = k;
+			goto fail;
+		}
+	}
+	if (w.n > 0)
+		qsort(w.rows, w.n, sizeof(*w.rows), dbrow_cmp);
+	for (k = 0; k < w.n; k++) {
+		w.rows[k].newest = &w.rows[k].job; /* after the sort moved the rows */
 		/* The vault's own test: whole seconds of age against the rpo
 		 * (target.c rpo_check), without its overflow on absurd times. */
-		if (__builtin_sub_overflow(ms_to_s(c->now_ms), rows[k].newest->snapshot_time,
-					   &rows[k].age_s))
-			rows[k].age_s = rows[k].newest->snapshot_time < 0 ? INT64_MAX : INT64_MIN;
-		rows[k].breached = c->have_rpo && (rows[k].age_s > INT64_MAX / 1000 ||
-						   rows[k].age_s * 1000 > c->rpo_ms);
+		if (__builtin_sub_overflow(ms_to_s(c->now_ms), w.rows[k].newest->snapshot_time,
+					   &w.rows[k].age_s))
+			w.rows[k].age_s = w.rows[k].newest->snapshot_time < 0 ? INT64_MAX : INT64_MIN;
+		w.rows[k].breached = c->have_rpo && (w.rows[k].age_s > INT64_MAX / 1000 ||
+						     w.rows[k].age_s * 1000 > c->rpo_ms);
 	}
-	return n;
+	*ret_rows = w.rows;
+	*ret_n = w.n;
+	return 0;
+fail:
+	for (k = 0; k < w.n; k++)
+		ob_job_clear(&w.rows[k].job);
+	free(w.rows);
+	return -1;
+}
+
+static void free_rows(struct dbrow *rows, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		ob_job_clear(&rows[k].job);
+	free(rows);
 }
 
 static void status_text(struct ctl *c, const long *counts, const struct ob_job_list *oldest,
@@ -1008,9 +1103,8 @@ static void status_json(struct ctl *c, const long *counts, const struct ob_job_l
 static int cmd_status(struct ctl *c)
 {
 	static const enum ob_job_state failed_st[] = { OB_JOB_FAILED };
-	static const enum ob_job_state verified_st[] = { OB_JOB_VERIFIED };
 	enum ob_job_state active[OB_JOB_STATE_COUNT];
-	struct ob_job_list oldest = { 0 }, failed = { 0 }, verified = { 0 };
+	struct ob_job_list oldest = { 0 }, failed = { 0 };
 	struct ob_store_query q = { 0 };
 	long counts[OB_JOB_STATE_COUNT];
 	struct dbrow *rows = NULL;
@@ -1031,15 +1125,8 @@ static int cmd_status(struct ctl *c)
 	q = (struct ob_store_query){ .states = failed_st, .n_states = 1 };
 	if (ob_store_jobs_list(c->store, &q, &failed, &err) < 0)
 		goto store_err;
-	q = (struct ob_store_query){ .states = verified_st, .n_states = 1 };
-	if (ob_store_jobs_list(c->store, &q, &verified, &err) < 0)
-		goto store_err;
-	rows = calloc(verified.n + 1, sizeof(*rows));
-	if (rows == NULL) {
-		fail(c, "out of memory");
+	if (group_verified(c, &rows, &n_rows) < 0)
 		goto out;
-	}
-	n_rows = group_verified(c, &verified, rows);
 	for (i = 0; i < n_rows; i++)
 		n_breached += rows[i].breached;
 	if (c->json)
@@ -1051,10 +1138,9 @@ static int cmd_status(struct ctl *c)
 store_err:
 	rc = store_fail(c, &err);
 out:
-	free(rows);
+	free_rows(rows, n_rows);
 	ob_job_list_clear(&oldest);
 	ob_job_list_clear(&failed);
-	ob_job_list_clear(&verified);
 	return rc;
 }
 
@@ -1281,6 +1367,147 @@ out:
 	return rc;
 }
 
+/* ---- rebuild ----------------------------------------------------------------- */
+
+static void rebuild_print(struct ctl *c, const struct ob_config *cfg, const char *account,
+			  const struct ob_rebuild_report *r)
+{
+	static const struct tcol cols[] = {
+		{ "COPY", 20, false }, { "JOB", 17, false }, { "STATE", 9, false },
+	};
+	static const struct tcol skip_cols[] = { { "COPY", 20, false }, { "WHY", 30, false } };
+	struct table t = { .col = cols, .ncol = 3 };
+	struct table sk = { .col = skip_cols, .ncol = 2, .wrap = true };
+	json_t *doc, *states, *jobs, *skipped, *o;
+	size_t i;
+	int s;
+
+	if (c->json) {
+		doc = json_object();
+		states = json_object();
+		jobs = json_array();
+		skipped = json_array();
+		for (s = 0; s < OB_JOB_STATE_COUNT; s++)
+			if (r->per_state[s] > 0)
+				jset(c, states, ob_job_state_name((enum ob_job_state)s),
+				     json_integer(r->per_state[s]));
+		for (i = 0; i < r->n; i++) {
+			o = json_object();
+			jset(c, o, "copy_id", jstr(r->items[i].copy_id));
+			if (r->items[i].skipped == NULL) {
+				jset(c, o, "job", jstr(r->items[i].job_id));
+				jset(c, o, "state", json_string(ob_job_state_name(r->items[i].state)));
+				jpush(c, jobs, o);
+			} else {
+				jset(c, o, "reason", jstr(r->items[i].skipped));
+				jpush(c, skipped, o);
+			}
+		}
+		jset(c, doc, "database", jstr(c->state_db));
+		jset(c, doc, "role", json_string(ob_role_name(cfg->role)));
+		jset(c, doc, "account", jstr(account));
+		jset(c, doc, "rebuilt", json_integer((json_int_t)r->rebuilt));
+		jset(c, doc, "skipped", json_integer((json_int_t)r->skipped));
+		jset(c, doc, "not_ours", json_integer((json_int_t)r->not_ours));
+		jset(c, doc, "states", states);
+		jset(c, doc, "jobs", jobs);
+		jset(c, doc, "skipped_copies", skipped);
+		json_emit(c, doc);
+		return;
+	}
+	kvf(c, "database", "%s", c->state_db);
+	kvf(c, "role", "%s in account %s", ob_role_name(cfg->role), account);
+	kvf(c, "rebuilt", "%zu job%s", r->rebuilt, r->rebuilt == 1 ? "" : "s");
+	for (s = 0; s < OB_JOB_STATE_COUNT; s++)
+		if (r->per_state[s] > 0)
+			kvf(c, "", "%ld %s", r->per_state[s], ob_job_state_name((enum ob_job_state)s));
+	kvf(c, "skipped", "%zu cop%s with inconsistent provenance tags or status", r->skipped,
+	    r->skipped == 1 ? "y" : "ies");
+	kvf(c, "not ours", "%zu manual snapshot%s without provenance tags", r->not_ours,
+	    r->not_ours == 1 ? "" : "s");
+	for (i = 0; i < r->n; i++) {
+		if (r->items[i].skipped == NULL)
+			tbl_add(c, &t, r->items[i].copy_id, r->items[i].job_id,
+				ob_job_state_name(r->items[i].state));
+		else
+			tbl_add(c, &sk, r->items[i].copy_id, r->items[i].skipped);
+	}
+	if (t.nrow > 0) {
+		fputc('\n', c->out);
+		tbl_print(c, &t);
+	}
+	if (sk.nrow > 0) {
+		fputc('\n', c->out);
+		tbl_print(c, &sk);
+	}
+	if (r->rebuilt > 0) {
+		fputc('\n', c->out);
+		kv(c, "next", "start the daemon: it polls, shares, announces or verifies these "
+		   "jobs again (every step is idempotent)");
+	}
+	tbl_free(&t);
+	tbl_free(&sk);
+}
+
+/* The whole configuration is needed here (credentials, role, region, the
+ * vault's allowed accounts), so it is read apart from load_config(). */
+static int cmd_rebuild(struct ctl *c)
+{
+	const char *path = c->config_path ? c->config_path : DEFAULT_CONFIG;
+	struct ob_buf diag = OB_BUF_INIT;
+	struct ob_rebuild_report report;
+	struct ob_rebuild_scope sc;
+	struct ob_sts_identity id;
+	struct ob_config *cfg = NULL;
+	struct ob_client client;
+	struct ob_error err;
+	char line[600];
+	int rc = OB_CTL_EXIT_FAILURE;
+
+	memset(&client, 0, sizeof(client));
+	memset(&report, 0, sizeof(report));
+	if (ob_config_load(path, &cfg, &diag, &err) < 0) {
+		if (diag.len > 0)
+			fputs(diag.data, c->errf);
+		fail(c, "%s (rebuild needs the daemon's configuration: its credentials and role)",
+		     err.message);
+		rc = OB_CTL_EXIT_USAGE;
+		goto out;
+	}
+	c->state_db = strdup(c->db_path ? c->db_path : cfg->state_db);
+	if (c->state_db == NULL) {
+		fail(c, "out of memory");
+		goto out;
+	}
+	if (ob_session_open(&client, cfg, NULL, &id, &err) < 0) {
+		fail(c, "%s", err.message);
+		goto out;
+	}
+	sc.role = cfg->role;
+	sc.account = id.account;
+	sc.region = cfg->region;
+	sc.allowed_sources = cfg->allowed_source_accounts;
+	if (ob_rebuild_run(&sc, client.aws, c->state_db, c->now_ms, &report, &err) < 0) {
+		/* Local trouble reads best as is; an AWS error with its code. */
+		if (err.kind == OB_ERR_CONFLICT || err.kind == OB_ERR_IO ||
+		    err.kind == OB_ERR_INVALID)
+			fail(c, "rebuild: %s", err.message);
+		else
+			fail(c, "rebuild: %s", ob_error_str(&err, line, sizeof(line)));
+		if (err.kind == OB_ERR_CONFLICT || err.kind == OB_ERR_INVALID)
+			rc = OB_CTL_EXIT_USAGE;
+		goto out;
+	}
+	rebuild_print(c, cfg, id.account, &report);
+	rc = OB_CTL_EXIT_OK;
+out:
+	ob_rebuild_report_clear(&report);
+	ob_client_clear(&client);
+	ob_config_free(cfg);
+	ob_buf_clear(&diag);
+	return rc;
+}
+
 /* ---- the command line -------------------------------------------------------- */
 
 static int usage_error(struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1294,7 +1521,7 @@ static int usage_error(struct ctl *c, const char *fmt, ...)
 	vfprintf(c->errf, fmt, ap);
 	va_end(ap);
 	fputs("\nusage: " PROG " [--config FILE] [--db PATH] [--rpo DURATION] [--json]\n"
-	      "       {status | list [--state S] [--db NAME] | show JOB | retry JOB}\n"
+	      "       {status | list [--state S] [--db NAME] | show JOB | retry JOB | rebuild}\n"
 	      "Try '" PROG " --help' for more.\n",
 	      c->errf);
 	return OB_CTL_EXIT_USAGE;
@@ -1329,7 +1556,7 @@ static int set_command(struct ctl *c, const char *a)
 {
 	static const struct { const char *name; enum command cmd; } cmds[] = {
 		{ "status", CMD_STATUS }, { "list", CMD_LIST }, { "show", CMD_SHOW },
-		{ "retry", CMD_RETRY },
+		{ "retry", CMD_RETRY }, { "rebuild", CMD_REBUILD },
 	};
 	size_t i;
 
@@ -1435,6 +1662,8 @@ static int parse_args(struct ctl *c, int argc, char *const argv[])
 		return usage_error(c, "%s needs a JOB", c->cmd == CMD_SHOW ? "show" : "retry");
 	if (c->have_states && c->cmd != CMD_LIST)
 		return usage_error(c, "--state belongs to list");
+	if (c->have_rpo && c->cmd == CMD_REBUILD)
+		return usage_error(c, "--rpo does not apply to rebuild");
 	return OB_CTL_EXIT_OK;
 }
 
@@ -1454,14 +1683,17 @@ int ob_ctl_run_clock(int argc, char *const argv[], FILE *out, FILE *errf,
 	}
 	if (rc != OB_CTL_EXIT_OK)
 		return rc;
-	if ((rc = load_config(&c)) != OB_CTL_EXIT_OK ||
-	    (rc = open_db(&c, c.cmd != CMD_RETRY)) != OB_CTL_EXIT_OK)
+	/* rebuild reads the configuration itself and makes the database. */
+	if (c.cmd != CMD_REBUILD &&
+	    ((rc = load_config(&c)) != OB_CTL_EXIT_OK ||
+	     (rc = open_db(&c, c.cmd != CMD_RETRY)) != OB_CTL_EXIT_OK))
 		goto out;
 	switch (c.cmd) {
 	case CMD_STATUS: rc = cmd_status(&c); break;
 	case CMD_LIST: rc = cmd_list(&c); break;
 	case CMD_SHOW: rc = cmd_show(&c); break;
 	case CMD_RETRY: rc = cmd_retry(&c); break;
+	case CMD_REBUILD: rc = cmd_rebuild(&c); break;
 	case CMD_NONE: break;
 	}
 	if (rc == OB_CTL_EXIT_OK && c.oom) {

@@ -14,6 +14,7 @@
 
 #include "ob/fsm.h"
 #include "ob/log.h"
+#include "ob/store.h"
 
 #define PAUSE_MIN_MS 1000
 #define PAUSE_MAX_MS 60000
@@ -109,8 +110,24 @@ static int wait_seconds(const struct loop *l, int64_t next_ms)
 	return (int)((left + 999) / 1000);
 }
 
-/* One turn. 1 when the loop should end, else 0. */
-static int turn(struct loop *l)
+/* A failed turn: pause and go on (trouble), except for a corrupt state
+ * database, which no pause mends: that ends the loop, -1 + *fatal (what
+ * the daemon exits with: the operator must rebuild it). Else 0. */
+static int problem(struct loop *l, const char *what, const struct ob_error *err,
+		   struct ob_error *fatal)
+{
+	if (ob_store_fault_of(err) == OB_STORE_FAULT_CORRUPT) {
+		*fatal = *err;
+		ob_error_prefix(fatal, "%s", what);
+		return -1;
+	}
+	trouble(l, what, err);
+	return 0;
+}
+
+/* One turn. 1 when the loop should end, -1 + *fatal when it must end on
+ * an error, else 0. */
+static int turn(struct loop *l, struct ob_error *fatal)
 {
 	const struct ob_daemon_role *role = &l->opt->role;
 	struct ob_sqs_batch batch;
@@ -126,8 +143,7 @@ static int turn(struct loop *l)
 		 * next turn applies it and does the work again. */
 		if (err.kind == OB_ERR_CANCELLED)
 			return stopping(l) ? 1 : 0;
-		trouble(l, "jobs", &err);
-		return 0;
+		return problem(l, "jobs", &err, fatal);
 	}
 	send_status(l);
 	if (stopping(l))
@@ -144,8 +160,7 @@ static int turn(struct loop *l)
 			ob_sqs_batch_clear(&batch);
 			if (err.kind == OB_ERR_CANCELLED)
 				return stopping(l) ? 1 : 0;
-			trouble(l, "handling messages", &err);
-			return 0;
+			return problem(l, "handling messages", &err, fatal);
 		}
 	}
 	ob_sqs_batch_clear(&batch);
@@ -156,6 +171,7 @@ static int turn(struct loop *l)
 int ob_daemon_run(const struct ob_daemon_options *opt, struct ob_error *err)
 {
 	struct loop l;
+	int rc;
 
 	if (opt->client == NULL || opt->store == NULL || opt->queue_url == NULL ||
 	    opt->stop == NULL || opt->role.run == NULL || opt->role.intake == NULL ||
@@ -167,8 +183,8 @@ int ob_daemon_run(const struct ob_daemon_options *opt, struct ob_error *err)
 	l.queue_url = strdup(opt->queue_url);
 	if (l.queue_url == NULL)
 		return ob_error_set(err, OB_ERR_NOMEM, "out of memory");
-	while (turn(&l) == 0)
+	while ((rc = turn(&l, err)) == 0)
 		;
 	free(l.queue_url);
-	return 0;
+	return rc < 0 ? -1 : 0;
 }

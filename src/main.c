@@ -6,7 +6,10 @@
  *
  * This file only wires modules together.
  *
- * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+ * Exit codes: 0 ok, 1 runtime failure (credentials, a database that is
+ * full, read-only or unreadable: systemd restarts it), 2 usage or
+ * configuration error, 3 the state database is corrupt (refused; see
+ * offsite-backupctl rebuild).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,13 +28,15 @@
 #include "ob/config.h"
 #include "ob/daemon.h"
 #include "ob/log.h"
+#include "ob/session.h"
 #include "ob/source.h"
 #include "ob/store.h"
-#include "ob/sts.h"
 #include "ob/target.h"
 #include "ob/version.h"
 
 #define DEFAULT_CONFIG "/etc/offsite-backup.conf"
+#define EXIT_CORRUPT 3 /* the state database is corrupt: not restarted (see the unit) */
+#define RECOVERY_DOC "docs/reliability.md#recovering-the-state-database"
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -131,6 +136,7 @@ struct running {
 	struct ob_config **cfg;
 	struct ob_source *source;  /* the role's state: one of the two is set */
 	struct ob_target *target;
+	struct ob_error fatal;     /* why the loop ended, when it failed */
 };
 
 /* The first setting that differs between old and fresh and is only read
@@ -258,13 +264,37 @@ static int run_role(struct running *r, struct ob_client *client, struct ob_store
 	dopt.each_turn_ctx = r;
 	dopt.tick = on_tick;
 	rc = ob_daemon_run(&dopt, &err);
-	if (rc < 0)
-		ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
+	if (rc < 0) {
+		r->fatal = err;
+		if (ob_store_fault_of(&err) != OB_STORE_FAULT_CORRUPT)
+			ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
+	}
 	ob_source_free(r->source);
 	ob_target_free(r->target);
 	r->source = NULL;
 	r->target = NULL;
 	return rc;
+}
+
+/* Say why the job database cannot be opened, and choose the exit code: a
+ * corrupt file is never repaired, replaced or deleted here (the jobs it
+ * holds may be the only record of copies in flight); the operator moves
+ * it aside and rebuilds it from AWS. Anything else (disk full, read-only,
+ * unreadable) may pass, so systemd's restart tries again. */
+static int store_refused(const char *path, const struct ob_error *err, const char *doing)
+{
+	char line[1024];
+
+	if (ob_store_fault_of(err) == OB_STORE_FAULT_CORRUPT) {
+		ob_log(OB_LOG_ERR, "state database %s is corrupt (%s); %s. "
+		       "Recovery: stop the service, move the file (and any -wal, -shm) aside, "
+		       "run 'offsite-backupctl rebuild', start the service; see "
+		       "offsite-backupctl(1) and " RECOVERY_DOC, path, err->message, doing);
+		return EXIT_CORRUPT;
+	}
+	ob_log(OB_LOG_ERR, "cannot open the job database %s: %s", path,
+	       ob_error_str(err, line, sizeof(line)));
+	return 1;
 }
 
 /* Keep secrets out of core files: no dumps, and not ptrace-attachable by
@@ -296,7 +326,6 @@ int main(int argc, char **argv)
 	struct running run;
 	struct ob_config *cfg;
 	struct ob_error err;
-	char line[1024];
 
 	memset(&client, 0, sizeof(client));
 	no_core_dumps(); /* before the configuration (and its secret) is read */
@@ -334,21 +363,13 @@ int main(int argc, char **argv)
 	memset(&copt, 0, sizeof(copt));
 	copt.stop = &stop_requested;
 	copt.progress = on_transfer_progress;
-	if (ob_client_init(&client, cfg, &copt, &err) < 0) {
-		ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
-		goto out;
-	}
-	/* The provider holds its own copy; this one is not needed again. */
-	ob_config_forget_secret(cfg);
-	if (ob_sts_get_caller_identity(client.aws, &id, &err) < 0) {
+	if (ob_session_open(&client, cfg, &copt, &id, &err) < 0) {
 		if (err.kind == OB_ERR_CANCELLED) {
 			ob_log(OB_LOG_INFO, "stopped during start-up");
 			rc = 0;
 			goto out;
 		}
-		ob_log(OB_LOG_ERR, "cannot verify AWS credentials (%s): %s",
-		       ob_creds_source_name(cfg->credentials),
-		       ob_error_str(&err, line, sizeof(line)));
+		ob_log(OB_LOG_ERR, "%s", err.message);
 		goto out;
 	}
 	if (cfg->role == OB_ROLE_SOURCE && strcmp(id.account, cfg->target_account) == 0) {
@@ -364,8 +385,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (ob_store_open(cfg->state_db, false, &store, &err) < 0) {
-		ob_log(OB_LOG_ERR, "cannot open the job database: %s",
-		       ob_error_str(&err, line, sizeof(line)));
+		rc = store_refused(cfg->state_db, &err, "refusing to start");
 		goto out;
 	}
 	if (sd_watchdog_enabled(0, &watchdog_usec) <= 0)
@@ -376,8 +396,14 @@ int main(int argc, char **argv)
 	memset(&run, 0, sizeof(run));
 	run.config_path = config_path;
 	run.cfg = &cfg;
-	if (run_role(&run, &client, store, id.account) < 0)
+	if (run_role(&run, &client, store, id.account) < 0) {
+		/* Damage SQLite met only now (quick_check does not compare
+		 * indexes with their tables): the same exit and advice as at
+		 * start-up, not a restart loop. */
+		if (ob_store_fault_of(&run.fatal) == OB_STORE_FAULT_CORRUPT)
+			rc = store_refused(cfg->state_db, &run.fatal, "stopping");
 		goto out;
+	}
 	sd_notify(0, "STOPPING=1");
 	ob_log(OB_LOG_INFO, "stopping");
 	rc = 0;

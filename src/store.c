@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -129,7 +130,108 @@ struct ob_store {
 	sqlite3_stmt *stmt[S_N];
 };
 
-/* -1 + err for a failed SQLite call, with the path and SQLite's message.
+enum ob_store_fault ob_store_classify(int sqlite_rc, int sys_errno)
+{
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return OB_STORE_FAULT_NONE;
+	case SQLITE_FULL:
+		return OB_STORE_FAULT_FULL;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		return OB_STORE_FAULT_READONLY;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return OB_STORE_FAULT_CORRUPT;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		/* Only here is the OS error the cause; after other codes it
+		 * may be left over from an earlier call. */
+		if (sys_errno == ENOSPC || sys_errno == EDQUOT)
+			return OB_STORE_FAULT_FULL;
+		if (sys_errno == EROFS || sys_errno == EACCES || sys_errno == EPERM)
+			return OB_STORE_FAULT_READONLY;
+		return OB_STORE_FAULT_OTHER;
+	default:
+		return OB_STORE_FAULT_OTHER;
+	}
+}
+
+enum ob_store_fault ob_store_fault_of(const struct ob_error *err)
+{
+	if (err == NULL || err->kind == OB_ERR_NONE)
+		return OB_STORE_FAULT_NONE;
+	if (err->kind != OB_ERR_IO)
+		return OB_STORE_FAULT_OTHER;
+	switch (err->sys_errno) {
+	case ENOSPC:
+	case EDQUOT:
+		return OB_STORE_FAULT_FULL;
+	case EROFS:
+	case EACCES:
+	case EPERM:
+		return OB_STORE_FAULT_READONLY;
+	case EUCLEAN:
+		return OB_STORE_FAULT_CORRUPT;
+	default:
+		return OB_STORE_FAULT_OTHER;
+	}
+}
+
+const char *ob_store_fault_name(enum ob_store_fault f)
+{
+	switch (f) {
+	case OB_STORE_FAULT_NONE: return "ok";
+	case OB_STORE_FAULT_FULL: return "disk full";
+	case OB_STORE_FAULT_READONLY: return "read-only";
+	case OB_STORE_FAULT_CORRUPT: return "corrupt";
+	case OB_STORE_FAULT_OTHER: return "database error";
+	}
+	return "?";
+}
+
+/* Make err say fault (an OB_ERR_IO record): its errno becomes the one
+ * ob_store_fault_of() reads (keeping a more precise one the OS gave) and
+ * its message starts with the fault's name, so the one line an operator
+ * sees says what is wrong before it says where. */
+static void mark_fault(struct ob_error *err, enum ob_store_fault fault)
+{
+	if (err == NULL || fault == OB_STORE_FAULT_NONE || fault == OB_STORE_FAULT_OTHER)
+		return;
+	err->kind = OB_ERR_IO;
+	if (ob_store_fault_of(err) != fault)
+		err->sys_errno = fault == OB_STORE_FAULT_FULL ? ENOSPC :
+				 fault == OB_STORE_FAULT_READONLY ? EROFS : EUCLEAN;
+	ob_error_prefix(err, "%s", ob_store_fault_name(fault));
+}
+
+/* SQLite's OS error number is not reliable after an I/O error (it reads
+ * errno after the rollback has made other calls), so an I/O error that
+ * classify() cannot place is checked against the filesystem itself: one
+ * the kernel has made read-only (ext4 errors=remount-ro) answers writes
+ * with EROFS, which SQLite reports as a plain "disk I/O error". */
+static enum ob_store_fault fs_fault(const char *path)
+{
+	struct statvfs sv;
+
+	if (statvfs(path, &sv) == 0 && sv.f_bavail == 0)
+		return OB_STORE_FAULT_FULL;
+	/* access() asks the kernel whether a write would be refused without
+	 * opening the file: a descriptor of the database opened and closed
+	 * here would drop every POSIX lock this process holds on it (SQLite's
+	 * among them), and another process could then delete the WAL under
+	 * the live connection. The kernel answers EROFS whatever made the
+	 * filesystem read-only (ext4's errors=remount-ro included). */
+	if (access(path, W_OK) == 0)
+		return OB_STORE_FAULT_OTHER;
+	return errno == EROFS || errno == EACCES || errno == EPERM ? OB_STORE_FAULT_READONLY
+								   : OB_STORE_FAULT_OTHER;
+}
+
+/* -1 + err for a failed SQLite call, with the path and SQLite's message,
+ * marked with its fault (disk full, read-only, corrupt) when it is one.
  * Call it before anything else touches the connection (errmsg is the last
  * call's). Constraint violations are the caller's input; the rest is I/O. */
 static int db_error(struct ob_store *st, int rc, struct ob_error *err, const char *what)
@@ -144,8 +246,15 @@ static int db_error(struct ob_store *st, int rc, struct ob_error *err, const cha
 	sys = st->db ? sqlite3_system_errno(st->db) : 0;
 	ob_error_set(err, kind, "%s: %s: %s", st->path, what,
 		     st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
-	if (err != NULL && kind == OB_ERR_IO)
+	if (err != NULL && kind == OB_ERR_IO) {
+		enum ob_store_fault fault = ob_store_classify(rc, sys);
+
+		if (fault == OB_STORE_FAULT_OTHER &&
+		    ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN))
+			fault = fs_fault(st->path);
 		err->sys_errno = sys;
+		mark_fault(err, fault);
+	}
 	return -1;
 }
 
@@ -364,23 +473,43 @@ fail:
 	return -1;
 }
 
+/* Append text to err's message, as far as it fits. */
+static void append(struct ob_error *err, const char *text)
+{
+	size_t len = strlen(err->message);
+
+	snprintf(err->message + len, sizeof(err->message) - len, "%s", text);
+}
+
 /* Connection settings, checks that leave the file untouched, then WAL and
  * the migrations. A corrupt or foreign file fails in the checks, before
  * anything could write to it. */
 static int setup(struct ob_store *st, bool read_only, struct ob_error *err)
 {
+	char check[256];
 	long long v;
 
 	if (sqlite3_extended_result_codes(st->db, 1) != SQLITE_OK ||
 	    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS) != SQLITE_OK)
 		return db_error(st, SQLITE_MISUSE, err, "connection settings");
-	if (user_version(st, &v, err) != 0 || expect(st, "PRAGMA quick_check(1)", "ok", err) != 0) {
+	if (user_version(st, &v, err) != 0 ||
+	    query1(st, "PRAGMA quick_check(1)", check, sizeof(check), err) != 0) {
 		if (err != NULL && err->kind == OB_ERR_IO)
-			ob_error_prefix(err, "not a usable job database, left untouched");
+			append(err, " (not a usable job database; left untouched)");
+		return -1;
+	}
+	if (strcmp(check, "ok") != 0) {
+		/* SQLite read the file but found it damaged. */
+		ob_error_set(err, OB_ERR_IO, "%s: PRAGMA quick_check answered '%s' "
+			     "(not a usable job database; left untouched)", st->path, check);
+		mark_fault(err, OB_STORE_FAULT_CORRUPT);
 		return -1;
 	}
 	if (exec_sql(st, "PRAGMA foreign_keys = ON", "foreign keys", err) != 0 ||
 	    exec_sql(st, "PRAGMA synchronous = FULL", "synchronous", err) != 0 ||
+	    /* 1 MiB of page cache (SQLite's default is 2): the daemon's walks
+	     * read each page once, and the kernel caches the file anyway. */
+	    exec_sql(st, "PRAGMA cache_size = -1024", "cache size", err) != 0 ||
 	    expect(st, "PRAGMA foreign_keys", "1", err) != 0 ||
 	    expect(st, "PRAGMA synchronous", "2", err) != 0)
 		return -1;
@@ -394,8 +523,14 @@ static int setup(struct ob_store *st, bool read_only, struct ob_error *err)
 				    "%s: schema version %lld, this build needs %d; "
 				    "run the daemon once to migrate",
 				    st->path, v, SCHEMA_VERSION);
+	/* Indexes change nothing an older build would misread, so they are
+	 * not a schema version (a rollback of the package keeps working):
+	 * this one serves the walks over one state's jobs database by
+	 * database (ob_store_each_brief: retention, ctl status). */
 	if (!read_only && (expect(st, "PRAGMA journal_mode = WAL", "wal", err) != 0 ||
-			   migrate(st, err) != 0))
+			   migrate(st, err) != 0 ||
+			   exec_sql(st, "CREATE INDEX IF NOT EXISTS jobs_state_db_id"
+				    " ON jobs (state, db_id, source_arn)", "index", err) != 0))
 		return -1;
 	st->file_version = SCHEMA_VERSION;
 	return 0;
@@ -427,8 +562,13 @@ int ob_store_open(const char *path, bool read_only, struct ob_store **ret,
 		/* Create it ourselves so it is 0600 from the start; SQLite gives
 		 * the -wal and -shm files the same mode. */
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-		if (fd < 0)
-			return ob_error_errno(err, OB_ERR_IO, errno, "%s: cannot open", path);
+		if (fd < 0) {
+			int e = errno;
+
+			ob_error_errno(err, OB_ERR_IO, e, "%s: cannot open", path);
+			mark_fault(err, ob_store_classify(SQLITE_CANTOPEN, e));
+			return -1;
+		}
 		close(fd);
 	}
 	st = calloc(1, sizeof(*st));
@@ -951,4 +1091,46 @@ out:
 	else
 		ob_history_list_clear(&l);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ob_store_each_brief(struct ob_store *st, enum ob_job_state state,
+			int (*fn)(void *ctx, const struct ob_job_brief *brief), void *ctx,
+			struct ob_error *err)
+{
+	static const char sql[] = "SELECT id, source_arn, db_id, snapshot_time FROM jobs"
+				  " WHERE state = ? ORDER BY db_id, source_arn";
+	sqlite3_stmt *s = NULL;
+	struct ob_job_brief brief;
+	int rc, stop = 0;
+
+	if ((unsigned)state >= OB_JOB_STATE_COUNT)
+		return ob_error_set(err, OB_ERR_INVALID, "job state %d out of range", (int)state);
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 1, ob_job_state_name(state), -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		db_error(st, rc, err, "walk jobs");
+		sqlite3_finalize(s);
+		return -1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		brief.id = (const char *)sqlite3_column_text(s, 0);
+		brief.source_arn = (const char *)sqlite3_column_text(s, 1);
+		brief.db_id = (const char *)sqlite3_column_text(s, 2);
+		brief.snapshot_time = sqlite3_column_int64(s, 3);
+		if (brief.id == NULL || brief.source_arn == NULL || brief.db_id == NULL) {
+			/* NOT NULL columns: only an allocation fails here. */
+			ob_error_set(err, OB_ERR_NOMEM, "%s: walk jobs: out of memory", st->path);
+			stop = -1;
+			break;
+		}
+		if ((stop = fn(ctx, &brief)) != 0)
+			break;
+	}
+	if (stop == 0 && rc != SQLITE_DONE) {
+		db_error(st, rc, err, "walk jobs");
+		stop = -1;
+	}
+	sqlite3_finalize(s);
+	return stop;
 }

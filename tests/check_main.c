@@ -7,6 +7,7 @@
 
 #include "check_ob.h"
 
+
 int main(void)
 {
 	SRunner *sr;
@@ -32,6 +33,8 @@ int main(void)
 	srunner_add_suite(sr, ob_suite_announce());
 	srunner_add_suite(sr, ob_suite_retain());
 	srunner_add_suite(sr, ob_suite_ctl());
+	srunner_add_suite(sr, ob_suite_rebuild());
+	srunner_add_suite(sr, ob_suite_daemon());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	/* A plain closing line of our own, on stdout after everything the

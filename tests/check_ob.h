@@ -27,5 +27,7 @@ Suite *ob_suite_ident(void);
 Suite *ob_suite_announce(void);
 Suite *ob_suite_retain(void);
 Suite *ob_suite_ctl(void);
+Suite *ob_suite_rebuild(void);
+Suite *ob_suite_daemon(void);
 
 #endif

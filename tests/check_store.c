@@ -421,7 +421,78 @@ static void expect_refused(const char *path, bool read_only)
 	ck_assert_int_eq(err.kind, OB_ERR_IO);
 	ck_assert_msg(strstr(err.message, path) != NULL, "%s", err.message);
 	ck_assert_msg(strstr(err.message, "not a usable job database") != NULL, "%s", err.message);
+	/* What the daemon reads to refuse to start (exit 3). */
+	ck_assert_msg(ob_store_fault_of(&err) == OB_STORE_FAULT_CORRUPT, "%s", err.message);
+	ck_assert_msg(strncmp(err.message, "corrupt: ", 9) == 0, "%s", err.message);
 }
+
+/* ob_store_each_brief: one state only, ordered by db_id then source_arn,
+ * the callback's stop passed back, nothing for an empty state, a bad
+ * state refused. */
+struct walked {
+	char seen[16][64];
+	int n, stop_at;
+};
+
+static int walk_cb(void *ctx, const struct ob_job_brief *b)
+{
+	struct walked *w = ctx;
+
+	ck_assert_int_lt(w->n, 16);
+	snprintf(w->seen[w->n], sizeof(w->seen[w->n]), "%s %s %lld", b->db_id, b->id,
+		 (long long)b->snapshot_time);
+	w->n++;
+	return w->n == w->stop_at ? 7 : 0;
+}
+
+START_TEST(test_each_brief)
+{
+	static const struct { int n; const char *db; enum ob_job_state state; } rows[] = {
+		{ 1, "zeta", OB_JOB_VERIFIED }, { 2, "alpha", OB_JOB_VERIFIED },
+		{ 3, "alpha", OB_JOB_IMPORTING }, { 4, "mid", OB_JOB_VERIFIED },
+		{ 5, "alpha", OB_JOB_VERIFIED },
+	};
+	struct ob_store *st;
+	struct walked w = { 0 };
+	struct ob_error err;
+	struct tjob t;
+	size_t i;
+
+	make_tmpdir();
+	st = open_ok(dbpath, false);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		tjob(&t, rows[i].n, rows[i].state, 1);
+		snprintf(t.db, sizeof(t.db), "%s", rows[i].db);
+		t.j.snapshot_time = 1700000000 + rows[i].n;
+		insert_ok(st, &t.j, 1, true);
+	}
+	ck_assert_int_eq(ob_store_each_brief(st, OB_JOB_VERIFIED, walk_cb, &w, &err), 0);
+	ck_assert_int_eq(w.n, 4);
+	/* s-2 < s-5 by source ARN within alpha; the importing job is not seen. */
+	ck_assert_str_eq(w.seen[0], "alpha j0000000000000002 1700000002");
+	ck_assert_str_eq(w.seen[1], "alpha j0000000000000005 1700000005");
+	ck_assert_str_eq(w.seen[2], "mid j0000000000000004 1700000004");
+	ck_assert_str_eq(w.seen[3], "zeta j0000000000000001 1700000001");
+
+	memset(&w, 0, sizeof(w));
+	w.stop_at = 2;
+	ck_assert_int_eq(ob_store_each_brief(st, OB_JOB_VERIFIED, walk_cb, &w, &err), 7);
+	ck_assert_int_eq(w.n, 2);
+
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(ob_store_each_brief(st, OB_JOB_EXPIRED, walk_cb, &w, &err), 0);
+	ck_assert_int_eq(w.n, 0);
+	ck_assert_int_eq(ob_store_each_brief(st, (enum ob_job_state)OB_JOB_STATE_COUNT, walk_cb, &w,
+					     &err), -1);
+	ck_assert_int_eq(err.kind, OB_ERR_INVALID);
+	ob_store_close(st);
+
+	/* The walk's index is made on a read-write open, not a schema version. */
+	ck_assert_int_eq(path_int(dbpath, "SELECT COUNT(*) FROM sqlite_master"
+					  " WHERE name = 'jobs_state_db_id'"), 1);
+	remove_tmpdir();
+}
+END_TEST
 
 START_TEST(test_garbage_refused)
 {
@@ -1334,6 +1405,63 @@ START_TEST(test_unwritable)
 }
 END_TEST
 
+/* The fault table: SQLite's codes (primary and extended) and, only after
+ * an I/O or open error, the OS error. */
+START_TEST(test_classify)
+{
+	static const struct { int rc, sys; enum ob_store_fault want; } cases[] = {
+		{ SQLITE_OK, 0, OB_STORE_FAULT_NONE },
+		{ SQLITE_DONE, ENOSPC, OB_STORE_FAULT_NONE },
+		{ SQLITE_FULL, 0, OB_STORE_FAULT_FULL },
+		{ SQLITE_READONLY, 0, OB_STORE_FAULT_READONLY },
+		{ SQLITE_READONLY_DBMOVED, 0, OB_STORE_FAULT_READONLY },
+		{ SQLITE_READONLY_RECOVERY, 0, OB_STORE_FAULT_READONLY },
+		{ SQLITE_PERM, 0, OB_STORE_FAULT_READONLY },
+		{ SQLITE_CORRUPT, 0, OB_STORE_FAULT_CORRUPT },
+		{ SQLITE_CORRUPT_INDEX, 0, OB_STORE_FAULT_CORRUPT },
+		{ SQLITE_NOTADB, 0, OB_STORE_FAULT_CORRUPT },
+		{ SQLITE_IOERR_WRITE, ENOSPC, OB_STORE_FAULT_FULL },
+		{ SQLITE_IOERR_FSYNC, EDQUOT, OB_STORE_FAULT_FULL },
+		{ SQLITE_IOERR_WRITE, EROFS, OB_STORE_FAULT_READONLY },
+		{ SQLITE_CANTOPEN, EACCES, OB_STORE_FAULT_READONLY },
+		{ SQLITE_CANTOPEN, EROFS, OB_STORE_FAULT_READONLY },
+		{ SQLITE_IOERR_WRITE, EIO, OB_STORE_FAULT_OTHER },
+		{ SQLITE_IOERR, 0, OB_STORE_FAULT_OTHER },
+		{ SQLITE_CANTOPEN, ENOENT, OB_STORE_FAULT_OTHER },
+		/* A stale errno after another code is not the cause. */
+		{ SQLITE_CONSTRAINT, ENOSPC, OB_STORE_FAULT_OTHER },
+		{ SQLITE_BUSY, EROFS, OB_STORE_FAULT_OTHER },
+		{ SQLITE_MISUSE, 0, OB_STORE_FAULT_OTHER },
+	};
+	struct ob_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(ob_store_classify(cases[i].rc, cases[i].sys) == cases[i].want,
+			      "case %zu: rc %d errno %d", i, cases[i].rc, cases[i].sys);
+	ck_assert_int_eq(ob_store_fault_of(NULL), OB_STORE_FAULT_NONE);
+	ob_error_clear(&err);
+	ck_assert_int_eq(ob_store_fault_of(&err), OB_STORE_FAULT_NONE);
+	ob_error_errno(&err, OB_ERR_IO, ENOSPC, "x");
+	ck_assert_int_eq(ob_store_fault_of(&err), OB_STORE_FAULT_FULL);
+	ob_error_errno(&err, OB_ERR_IO, EROFS, "x");
+	ck_assert_int_eq(ob_store_fault_of(&err), OB_STORE_FAULT_READONLY);
+	ob_error_errno(&err, OB_ERR_IO, EACCES, "x");
+	ck_assert_int_eq(ob_store_fault_of(&err), OB_STORE_FAULT_READONLY);
+	ob_error_errno(&err, OB_ERR_IO, EUCLEAN, "x");
+	ck_assert_int_eq(ob_store_fault_of(&err), OB_STORE_FAULT_CORRUPT);
+	ob_error_errno(&err, OB_ERR_IO, EIO, "x");
+	ck_assert_int_eq(ob_store_fault_of(&err), OB_STORE_FAULT_OTHER);
+	/* Only database I/O errors have a fault. */
+	ob_error_errno(&err, OB_ERR_CONFIG, ENOSPC, "x");
+	ck_assert_int_eq(ob_store_fault_of(&err), OB_STORE_FAULT_OTHER);
+	ck_assert_str_eq(ob_store_fault_name(OB_STORE_FAULT_FULL), "disk full");
+	ck_assert_str_eq(ob_store_fault_name(OB_STORE_FAULT_READONLY), "read-only");
+	ck_assert_str_eq(ob_store_fault_name(OB_STORE_FAULT_CORRUPT), "corrupt");
+	ck_assert_str_eq(ob_store_fault_name((enum ob_store_fault)99), "?");
+}
+END_TEST
+
 /* SQLITE_FULL (max_page_count on the store's own connection stands in for
  * a full disk): OB_ERR_IO, and the failed transaction leaves nothing. */
 START_TEST(test_disk_full)
@@ -1368,6 +1496,9 @@ START_TEST(test_disk_full)
 	}
 	ck_assert_int_eq(err.kind, OB_ERR_IO);
 	ck_assert_msg(strstr(err.message, "full") != NULL, "%s", err.message);
+	ck_assert_int_eq(ob_store_fault_of(&err), OB_STORE_FAULT_FULL);
+	ck_assert_int_eq(err.sys_errno, ENOSPC);
+	ck_assert_msg(strstr(err.message, "disk full: ") != NULL, "%s", err.message);
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(ob_store_job_get(st, t.id, &job, &err), -1);
 	ck_assert_int_eq(err.kind, OB_ERR_NOTFOUND);
@@ -1581,6 +1712,7 @@ Suite *ob_suite_store(void)
 	tcase_add_test(tc, test_newer_version_refused);
 	tcase_add_test(tc, test_failed_migration_rolls_back);
 	tcase_add_test(tc, test_garbage_refused);
+	tcase_add_test(tc, test_each_brief);
 	tcase_add_test(tc, test_read_only);
 	tcase_add_test(tc, test_insert_and_duplicate);
 	tcase_add_test(tc, test_invalid_arguments);
@@ -1596,6 +1728,7 @@ Suite *ob_suite_store(void)
 	tcase_add_test(tc, test_strings_roundtrip);
 	tcase_add_test(tc, test_unwritable);
 	tcase_add_test(tc, test_disk_full);
+	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_busy_waits);
 	suite_add_tcase(s, tc);
 	tcase_add_test(slow, test_many_jobs);

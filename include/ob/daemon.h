@@ -26,8 +26,9 @@ struct ob_daemon_role {
 	const char *name;  /* "source" / "target", for STATUS= */
 	void *ctx;
 	/* Handle a received batch (never empty). -1 + err stops the turn:
-	 * OB_ERR_CANCELLED ends the loop, anything else is logged and
-	 * retried after a pause. */
+	 * OB_ERR_CANCELLED ends the loop, a corrupt state database
+	 * (ob_store_fault_of) ends it with that error, anything else is
+	 * logged and retried after a pause. */
 	int (*intake)(void *ctx, const struct ob_sqs_batch *batch, struct ob_error *err);
 	/* Do the due work; *ret_next_ms = when something is due next (wall
 	 * clock, OB_FSM_NEVER for nothing). Errors as intake. */
@@ -52,7 +53,8 @@ struct ob_daemon_options {
 };
 
 /* Run until *stop. Returns 0 on a requested stop; -1 + err only for a
- * problem the loop cannot wait out (bad options). */
+ * problem the loop cannot wait out: bad options, or a state database
+ * found corrupt (err keeps its fault: the caller exits for a rebuild). */
 int ob_daemon_run(const struct ob_daemon_options *opt, struct ob_error *err);
 
 #endif

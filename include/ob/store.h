@@ -75,7 +75,8 @@ struct ob_history_list {
 /* Open (creating when absent unless read_only) the database at path, set
  * WAL + synchronous=FULL + a busy timeout, and migrate the schema to the
  * current version. 0 and *ret, or -1 + err (OB_ERR_IO with the SQLite
- * message: unreadable, corrupt (a quick_check runs first), disk full;
+ * message and its fault, see below: unreadable, corrupt (a quick_check
+ * runs first), disk full, read-only;
  * OB_ERR_CONFIG for a schema newer than this build knows, or a read-only
  * open of a file not yet migrated). Nothing is written to a file that is
  * refused. */
@@ -84,6 +85,34 @@ int ob_store_open(const char *path, bool read_only, struct ob_store **ret,
 
 /* NULL is a no-op. */
 void ob_store_close(struct ob_store *st);
+
+/* What a database error means for the operator. Every OB_ERR_IO error of
+ * this module that is one of the first three says so: its message starts
+ * with ob_store_fault_name() ("disk full: /var/lib/...: commit: database
+ * or disk is full") and its sys_errno is ENOSPC, EROFS (or the EACCES /
+ * EPERM the OS gave) or EUCLEAN (corrupt), which ob_store_fault_of()
+ * reads back. Disk full and read-only pass: the failed transaction was
+ * rolled back, nothing was committed, and the next call tries again.
+ * Corrupt does not pass by itself: see offsite-backupctl rebuild. */
+enum ob_store_fault {
+	OB_STORE_FAULT_NONE = 0,
+	OB_STORE_FAULT_FULL,      /* SQLITE_FULL, ENOSPC, EDQUOT */
+	OB_STORE_FAULT_READONLY,  /* SQLITE_READONLY, SQLITE_PERM, EROFS, EACCES, EPERM */
+	OB_STORE_FAULT_CORRUPT,   /* SQLITE_CORRUPT, SQLITE_NOTADB, quick_check not ok */
+	OB_STORE_FAULT_OTHER,     /* any other failure */
+};
+
+/* Pure: the fault of a SQLite result code (primary or extended) and the OS
+ * error SQLite saw (sqlite3_system_errno; read only after SQLITE_IOERR and
+ * SQLITE_CANTOPEN, where it is the cause). */
+enum ob_store_fault ob_store_classify(int sqlite_rc, int sys_errno);
+
+/* The fault an error of this module reports (NONE for NULL or no error,
+ * OTHER for what is not a database I/O fault). */
+enum ob_store_fault ob_store_fault_of(const struct ob_error *err);
+
+/* "disk full", "read-only", "corrupt", "database error", "ok". */
+const char *ob_store_fault_name(enum ob_store_fault f);
 
 /* The schema version this build writes, and the one the file has. */
 int ob_store_schema_version(void);
@@ -152,6 +181,24 @@ int ob_store_job_step(struct ob_store *st, struct ob_job *job, const struct ob_f
  * or -1 + err. */
 int ob_store_history(struct ob_store *st, const char *job_id, struct ob_history_list *ret,
 		     struct ob_error *err);
+
+/* What a walk over many jobs needs of each (ob_store_each_brief); the
+ * strings belong to the store and live until fn returns. */
+struct ob_job_brief {
+	const char *id;
+	const char *source_arn;
+	const char *db_id;
+	int64_t snapshot_time;
+};
+
+/* Call fn(ctx, brief) for every job in `state`, ordered by db_id then
+ * source_arn, one row in memory at a time (a 10,000-job vault walks in
+ * constant memory). fn must not write to the store (collect, then act).
+ * Returns 0 when every row was seen, fn's nonzero return when it stopped
+ * the walk, or -1 + err on a database error. */
+int ob_store_each_brief(struct ob_store *st, enum ob_job_state state,
+			int (*fn)(void *ctx, const struct ob_job_brief *brief), void *ctx,
+			struct ob_error *err);
 
 /* Free what these hold; they become empty. NULL is a no-op. */
 void ob_job_clear(struct ob_job *job);

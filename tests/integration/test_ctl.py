@@ -84,3 +84,42 @@ class TestCtl(SourceCase):
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn("nope.db", p.stderr)
         self.assertFalse(os.path.exists(path))
+
+    def test_rebuild_after_the_database_is_lost(self):
+        """A database lost mid-flight (one copy available, announced; one still
+        creating): rebuild refuses while the file is there, then makes the two
+        jobs from the copies' provenance tags, and the daemon finishes both
+        (moto: both copies shared, both announced)."""
+        self.bed.create_instance("orders-prod")
+        done = self.bed.create_snapshot("orders-prod", "orders-manual-1")
+        slow = self.bed.create_snapshot("orders-prod", "orders-manual-2")
+        self.config()
+        self.start_daemon()
+        self.bed.put_events(self.bed.snapshot_event(done))
+        self.wait_announced([done])
+        self.emu.set_copy_delay(600)
+        self.bed.put_events(self.bed.snapshot_event(slow))
+        self.wait_until(lambda: self.bed.moto_copy(slow) is not None, 30, "the slow copy")
+        self.wait_events_queue_empty()
+        self.stop_daemon()
+        ctl = [os.path.join(R.BUILD, "offsite-backupctl"), "--config", self.config_path]
+        p = subprocess.run(ctl + ["rebuild"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("aside", p.stderr)
+        for sfx in ("", "-wal", "-shm"):
+            if os.path.exists(self.state_db + sfx):
+                os.rename(self.state_db + sfx, self.state_db + sfx + ".lost")
+        p = subprocess.run(ctl + ["--json", "rebuild"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assert_no_secret(p.stdout, p.stderr)
+        doc = json.loads(p.stdout)
+        self.assertEqual(doc["states"], {"copying": 1, "copied": 1}, doc)
+        self.assertEqual({j["job"] for j in doc["jobs"]},
+                         {job_identifier(done.arn), job_identifier(slow.arn)})
+        self.bed.drain_inbox()
+        self.bed.inbox_bodies.clear()
+        self.emu.set_copy_delay(0)
+        self.emu.complete_copies()
+        self.start_daemon()
+        self.wait_announced([done, slow])
+        self.assert_exported(slow)
