@@ -168,6 +168,16 @@ $(PROBE): $(call objs,$(PROBE_SRCS)) $(LIB)
 $(BENCH): $(call objs,$(BENCH_SRCS)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The memory campaign (tests/memory/, run by `make reliability`): ob-seed
+# fills a state database through the library.
+SEED_SRCS := tests/memory/ob_seed.c
+SEED      := $(BUILD)/ob-seed
+ALL_OBJS  += $(call objs,$(SEED_SRCS))
+all: $(SEED)
+
+$(SEED): $(call objs,$(SEED_SRCS)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(call objs,$(TEST_SRCS)): ALL_CFLAGS += $(CHECK_CFLAGS)
 $(TESTS): $(call objs,$(TEST_SRCS)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)

@@ -606,25 +606,33 @@ later:
 	return 0;
 }
 
-/* The database a vault job belongs to: "<source account>/<db id>". */
-static void db_key(const struct ob_job *job, char *out, size_t size)
-{
-	struct ob_snapshot_ref ref;
-
-	if (ob_ident_parse_snapshot_arn(job->source_arn, &ref, NULL) < 0)
-		snprintf(out, size, "?/%s", job->db_id);
-	else
-		snprintf(out, size, "%s/%s", ref.account, job->db_id);
-}
-
-/* A verified copy and its database key, for grouping. */
+/* A verified copy as the retention walk holds it: its database,
+ * "<source account>/<db id>", its id and the snapshot's time. */
 struct held {
 	char key[300];
-	struct ob_job *job;
+	char id[OB_JOB_ID_SIZE];
+	int64_t time;
+	size_t pos; /* order of arrival, for a stable sort */
 };
 
-/* By database, then in list order (qsort is not stable; retention breaks
- * ties between equal times by position). */
+/* The retention walk: the verified copies of the db_id being gathered (the
+ * store hands them over ordered by db_id, so one database at a time is in
+ * memory), and the ids of the copies the policy lets go. */
+struct retain_walk {
+	struct ob_target *t;
+	struct ob_retain_policy pol;
+	struct held *rows;
+	size_t n, cap;
+	bool *keep;
+	int64_t *times;
+	char (*doomed)[OB_JOB_ID_SIZE];
+	size_t n_doomed;
+	char db_id[300]; /* of the rows gathered */
+	struct ob_error *err;
+};
+
+/* By database, then in order of arrival (qsort is not stable; retention
+ * breaks ties between equal times by position). */
 static int by_key(const void *pa, const void *pb)
 {
 	const struct held *a = pa, *b = pb;
@@ -632,71 +640,121 @@ static int by_key(const void *pa, const void *pb)
 
 	if (c != 0)
 		return c;
-	return (a->job > b->job) - (a->job < b->job);
+	return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+/* Retention and the RPO watch over the gathered rows (one db_id, possibly
+ * several source accounts): per database, the policy picks what to keep;
+ * the rest is queued for deletion, at most BATCH_JOBS per pass. */
+static int retain_group(struct retain_walk *w)
+{
+	size_t i, k, n;
+
+	qsort(w->rows, w->n, sizeof(*w->rows), by_key);
+	for (i = 0; i < w->n; i += n) {
+		int64_t newest = INT64_MIN;
+
+		for (n = 0; i + n < w->n && strcmp(w->rows[i + n].key, w->rows[i].key) == 0; n++) {
+			w->times[n] = w->rows[i + n].time;
+			if (w->times[n] > newest)
+				newest = w->times[n];
+		}
+		rpo_check(w->t, w->rows[i].key, newest);
+		if (ob_retain_select(w->times, n, &w->pol, w->keep, w->err) < 0) {
+			ob_log(OB_LOG_ERR, "retention for %s: %s", w->rows[i].key, w->err->message);
+			continue;
+		}
+		for (k = 0; k < n && w->n_doomed < BATCH_JOBS; k++)
+			if (!w->keep[k])
+				memcpy(w->doomed[w->n_doomed++], w->rows[i + k].id, OB_JOB_ID_SIZE);
+	}
+	w->n = 0;
+	return 0;
+}
+
+/* ob_store_each_brief's callback: gather one db_id's copies, hand each
+ * finished group to retain_group(). */
+static int retain_row(void *ctx, const struct ob_job_brief *b)
+{
+	struct retain_walk *w = ctx;
+	struct ob_snapshot_ref ref;
+	struct held *h;
+
+	if (w->n > 0 && strncmp(w->db_id, b->db_id, sizeof(w->db_id)) != 0)
+		retain_group(w);
+	snprintf(w->db_id, sizeof(w->db_id), "%s", b->db_id);
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		struct held *rows = realloc(w->rows, cap * sizeof(*rows));
+		bool *keep = rows ? realloc(w->keep, cap * sizeof(*keep)) : NULL;
+		int64_t *times = keep ? realloc(w->times, cap * sizeof(*times)) : NULL;
+
+		if (rows != NULL)
+			w->rows = rows;
+		if (keep != NULL)
+			w->keep = keep;
+		if (times == NULL) {
+			ob_error_set(w->err, OB_ERR_NOMEM, "out of memory");
+			return -1;
+		}
+		w->times = times;
+		w->cap = cap;
+	}
+	h = &w->rows[w->n];
+	if (ob_ident_parse_snapshot_arn(b->source_arn, &ref, NULL) < 0)
+		snprintf(h->key, sizeof(h->key), "?/%s", b->db_id);
+	else
+		snprintf(h->key, sizeof(h->key), "%s/%s", ref.account, b->db_id);
+	snprintf(h->id, sizeof(h->id), "%s", b->id);
+	h->time = b->snapshot_time;
+	h->pos = w->n++;
+	return 0;
 }
 
 /* One pass over every verified copy, database by database: retention
  * deletes what the GFS policy lets go (never the newest), the RPO watch
- * looks at the newest. Each copy's database key is worked out once and the
- * copies sorted by it, so a pass costs O(n log n), not O(n^2). */
+ * looks at the newest. The store walks the copies ordered by database, so
+ * the pass holds one database's copies at a time (a 10,000-copy vault stays
+ * small) and costs O(n log n); the doomed copies are read back and deleted
+ * after the walk, since nothing may write to the store during it. */
 static int retain_pass(struct ob_target *t, struct ob_error *err)
 {
-	static const enum ob_job_state verified[] = { OB_JOB_VERIFIED };
 	const struct ob_config *cfg = t->jobs.cfg;
-	struct ob_retain_policy pol = { cfg->keep_daily, cfg->keep_weekly, cfg->keep_monthly,
-					cfg->keep_yearly };
-	struct ob_store_query q = { 0 };
-	struct ob_job_list list;
-	struct held *held = NULL;
-	bool *keep = NULL;
-	int64_t *times = NULL;
-	size_t i, k, n, deleted = 0;
+	struct retain_walk w = { .t = t, .err = err };
+	struct ob_job job;
+	size_t i;
 	int rc = -1;
 
-	q.states = verified;
-	q.n_states = 1;
-	if (ob_store_jobs_list(t->jobs.store, &q, &list, err) < 0)
-		return -1;
-	held = calloc(list.n + 1, sizeof(*held));
-	keep = calloc(list.n + 1, sizeof(*keep));
-	times = calloc(list.n + 1, sizeof(*times));
-	if (held == NULL || keep == NULL || times == NULL) {
+	w.pol = (struct ob_retain_policy){ cfg->keep_daily, cfg->keep_weekly, cfg->keep_monthly,
+					   cfg->keep_yearly };
+	w.doomed = calloc(BATCH_JOBS, sizeof(*w.doomed));
+	if (w.doomed == NULL) {
 		ob_error_set(err, OB_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < list.n; i++) {
-		db_key(&list.items[i], held[i].key, sizeof(held[i].key));
-		held[i].job = &list.items[i];
-	}
-	qsort(held, list.n, sizeof(*held), by_key);
-	for (i = 0; i < list.n; i += n) {
-		int64_t newest = INT64_MIN;
+	if (ob_store_each_brief(t->jobs.store, OB_JOB_VERIFIED, retain_row, &w, err) != 0)
+		goto out;
+	if (w.n > 0)
+		retain_group(&w);
+	for (i = 0; i < w.n_doomed; i++) {
+		int e;
 
-		/* held[i .. i+n) are one database's copies. */
-		for (n = 0; i + n < list.n && strcmp(held[i + n].key, held[i].key) == 0; n++) {
-			times[n] = held[i + n].job->snapshot_time;
-			if (times[n] > newest)
-				newest = times[n];
-		}
-		rpo_check(t, held[i].key, newest);
-		if (ob_retain_select(times, n, &pol, keep, err) < 0) {
-			ob_log(OB_LOG_ERR, "retention for %s: %s", held[i].key, err->message);
-			continue;
-		}
-		for (k = 0; k < n && deleted < BATCH_JOBS; k++) {
-			if (keep[k])
+		if (ob_store_job_get(t->jobs.store, w.doomed[i], &job, err) < 0) {
+			if (err != NULL && err->kind == OB_ERR_NOTFOUND)
 				continue;
-			if (expire_copy(t, held[i + k].job, err) < 0)
-				goto out;
-			deleted++;
+			goto out;
 		}
+		e = job.state == OB_JOB_VERIFIED ? expire_copy(t, &job, err) : 0;
+		ob_job_clear(&job);
+		if (e < 0)
+			goto out;
 	}
 	rc = 0;
 out:
-	free(held);
-	free(keep);
-	free(times);
-	ob_job_list_clear(&list);
+	free(w.rows);
+	free(w.keep);
+	free(w.times);
+	free(w.doomed);
 	return rc;
 }
 

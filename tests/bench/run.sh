@@ -78,3 +78,16 @@ if ! "$python" "$here/e2e_bench.py" "$build" >"$tmp/e2e.out" 2>"$tmp/e2e.err"; t
 fi
 cat "$tmp/e2e.out"
 cat "$tmp/e2e.err" >&2
+
+# The memory campaign's 10,000-job database (tests/memory/bigdb.py --bench):
+#   bench bigdb_rss_mb <value> MB
+#   bench bigdb_ctl_status_ms <value> ms
+#   bench bigdb_startup_ms <value> ms
+if [ -x "$build/ob-seed" ]; then
+	"$python" "$here/../memory/bigdb.py" --build "$build" --bench >"$tmp/big.out" 2>"$tmp/big.err"
+	grep '^bench ' "$tmp/big.out"
+	grep -v '^bench ' "$tmp/big.out" >&2
+	cat "$tmp/big.err" >&2
+else
+	echo "bench: $build/ob-seed missing (make all); bigdb skipped" >&2
+fi

@@ -10,8 +10,19 @@ themselves alone.
 The source role's end-to-end tests are in test_source.py, the vault role's in
 test_vault.py (both loaded below).
 
-usage: run.py --build DIR [-k NAME]
+usage: run.py --build DIR [-k NAME]... [--valgrind [--valgrind-logs DIR]]
 Prints one line per test and a final "integration: N passed, M failed".
+
+--valgrind runs every binary the tests start (offsite-backupd,
+offsite-backupctl, ob-probe) under valgrind memcheck: BUILD then names a
+directory of wrapper scripts of the same names that exec valgrind on the
+real binary (same pid, so signals and sd_notify reach it unchanged); the
+real build directory stays in REAL_BUILD. Timeouts are stretched by
+TIME_SCALE (env OB_TEST_TIME_SCALE; 10 under valgrind): the tests' wait
+helpers multiply by it, and every subprocess wait()/communicate() timeout is
+scaled here (no test needs skipping: all pass under valgrind). After the
+run every valgrind log is read (tests/memory/vglog.py): any error or leak
+fails the run.
 """
 import argparse
 import http.server
@@ -32,8 +43,57 @@ sys.path.insert(0, os.path.join(HERE, "..", "emulator"))
 
 from obemu import Emulator  # noqa: E402
 
-BUILD = "build"
+BUILD = "build"        # where the tests find the binaries (wrappers under --valgrind)
+REAL_BUILD = "build"   # the real build directory
 EMU = None
+VALGRIND = None        # the valgrind log directory under --valgrind, else None
+TIME_SCALE = float(os.environ.get("OB_TEST_TIME_SCALE", "1") or "1")
+BINARIES = ("offsite-backupd", "offsite-backupctl", "ob-probe")
+VALGRIND_SUPP = os.path.join(HERE, "..", "memory", "valgrind.supp")
+VALGRIND_EXIT = 97     # --error-exitcode: a memcheck error turns the exit code into this
+
+
+def scaled(seconds):
+    """A timeout stretched by TIME_SCALE (slow binaries under valgrind)."""
+    return seconds * TIME_SCALE
+
+
+class _ScaledPopen(subprocess.Popen):
+    """subprocess.Popen whose wait()/communicate() timeouts are scaled by
+    TIME_SCALE; installed as subprocess.Popen (so subprocess.run uses it
+    too) only when TIME_SCALE != 1."""
+
+    def wait(self, timeout=None):
+        return super().wait(None if timeout is None else scaled(timeout))
+
+    def communicate(self, input=None, timeout=None):  # noqa: A002 - stdlib name
+        return super().communicate(input, None if timeout is None else scaled(timeout))
+
+
+def install_valgrind(real_build, log_dir):
+    """Write wrapper scripts for BINARIES into log_dir/bin; return that dir."""
+    bindir = os.path.join(log_dir, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    opts = ["--tool=memcheck", "--leak-check=full",
+            "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect",
+            f"--error-exitcode={VALGRIND_EXIT}", "--track-fds=no",
+            "--num-callers=40", f"--log-file={log_dir}/vg.%p.log"]
+    if os.path.exists(VALGRIND_SUPP):
+        opts.append(f"--suppressions={os.path.abspath(VALGRIND_SUPP)}")
+    for name in BINARIES:
+        real = os.path.join(real_build, name)
+        path = os.path.join(bindir, name)
+        with open(path, "w") as f:
+            # exec: valgrind and then the client run in this very pid, so
+            # SIGTERM/SIGHUP/SIGKILL and the sd_notify sender pid are the
+            # daemon's own.
+            f.write("#!/bin/sh\nexec valgrind " + " ".join(f"'{o}'" for o in opts)
+                    + f" '{real}' \"$@\"\n")
+        os.chmod(path, 0o755)
+    return bindir
+
+
 REGION = "eu-central-1"
 
 
@@ -573,15 +633,32 @@ class Result(unittest.TextTestResult):
 
 
 def main():
-    global BUILD, EMU
+    global BUILD, REAL_BUILD, EMU, VALGRIND, TIME_SCALE
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("-k", dest="pattern", default=None)
+    ap.add_argument("-k", dest="patterns", action="append", default=[],
+                    help="run only tests whose id contains NAME (repeatable: any)")
+    ap.add_argument("--valgrind", action="store_true",
+                    help="run every binary under valgrind memcheck")
+    ap.add_argument("--valgrind-logs", default=None,
+                    help="directory for the vg.<pid>.log files (default: a temp dir)")
     args = ap.parse_args()
-    BUILD = os.path.abspath(args.build)
+    BUILD = REAL_BUILD = os.path.abspath(args.build)
+    if args.valgrind:
+        VALGRIND = os.path.abspath(args.valgrind_logs or tempfile.mkdtemp(prefix="ob-vg-"))
+        os.makedirs(VALGRIND, exist_ok=True)
+        for old in os.listdir(VALGRIND):
+            if old.startswith("vg.") and old.endswith(".log"):
+                os.unlink(os.path.join(VALGRIND, old))
+        BUILD = install_valgrind(REAL_BUILD, VALGRIND)
+        if "OB_TEST_TIME_SCALE" not in os.environ:
+            TIME_SCALE = 10.0
+        print(f"valgrind: logs in {VALGRIND}, time scale {TIME_SCALE:g}", flush=True)
+    if TIME_SCALE != 1:
+        subprocess.Popen = _ScaledPopen
     loader = unittest.TestLoader()
-    if args.pattern:
-        loader.testNamePatterns = [f"*{args.pattern}*"]
+    if args.patterns:
+        loader.testNamePatterns = [f"*{p}*" for p in args.patterns]
     suite = loader.loadTestsFromModule(sys.modules[__name__])
     # The source role's tests live in test_source.py; it imports this module
     # as "run" and must see this very module (EMU, BUILD), not a second copy.
@@ -601,7 +678,12 @@ def main():
     failed = len(result.failures) + len(result.errors)
     passed = result.testsRun - failed - len(result.skipped)
     print(f"integration: {passed} passed, {failed} failed")
-    return 0 if failed == 0 and result.testsRun > 0 else 1
+    vg_bad = False
+    if VALGRIND is not None:
+        sys.path.insert(0, os.path.join(HERE, "..", "memory"))
+        import vglog  # noqa: E402
+        vg_bad = vglog.report(VALGRIND) != 0
+    return 0 if failed == 0 and result.testsRun > 0 and not vg_bad else 1
 
 
 if __name__ == "__main__":

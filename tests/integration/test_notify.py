@@ -48,7 +48,7 @@ class Notify:
             return [(t, line) for t, m in self.msgs for line in m.split("\n") if line]
 
     def wait_for(self, text, timeout=20, after=0.0):
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + R.scaled(timeout)
         while time.monotonic() < deadline:
             for t, line in self.lines():
                 if t >= after and line.startswith(text):

@@ -437,7 +437,7 @@ class SourceCase(R.Case):
         """Poll pred until it is true; fail at the timeout, when the daemon
         exits, or (only to fail early, with the reason) when the state
         database shows a failed job."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + R.scaled(timeout)
         next_db_look = 0.0
         while True:
             value = pred()

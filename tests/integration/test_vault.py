@@ -281,7 +281,7 @@ class VaultCase(R.Case):
     def wait_until(self, pred, timeout, what, interval=0.25, daemons=None, no_failed_jobs=True):
         """Poll pred until true; fail at the timeout, when a daemon exits, or
         (to fail early, with the reason) when a vault job failed."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + R.scaled(timeout)
         next_db_look = 0.0
         watch = self.live_daemons() if daemons is None else daemons
         while True:
