@@ -104,8 +104,15 @@ static const char *const exists_codes[] = {
 };
 
 /* What an error means for the job: wait without counting (throttling, the
- * copy quota), retry with a counted attempt (transient, a snapshot not
- * ready yet, local trouble), give up, or stop now (shutdown). */
+ * copy quota, and a transient fault of AWS or the network: 5xx, a reset,
+ * a timeout, a truncated answer, each already retried by the request core),
+ * retry with a counted attempt (clock or credentials still wrong after the
+ * core corrected them, a snapshot not ready yet, local trouble), give up,
+ * or stop now (shutdown). A transient fault never fails a job: an outage
+ * longer than max_attempts backoffs would otherwise turn every copy in
+ * flight into a failed job an operator must retry by hand, though it heals
+ * by itself; the job keeps the error, warns on each try and backs off to
+ * the 15-minute cap, and the RPO watch tells of a long outage. */
 enum ob_fsm_event_kind ob_jobs_classify(const struct ob_error *err, bool *ret_stop)
 {
 	*ret_stop = err->kind == OB_ERR_CANCELLED;
@@ -113,8 +120,8 @@ enum ob_fsm_event_kind ob_jobs_classify(const struct ob_error *err, bool *ret_st
 		return OB_EV_DEFER;
 	switch (ob_retry_classify(err)) {
 	case OB_RETRY_THROTTLED:
-		return OB_EV_DEFER;
 	case OB_RETRY_TRANSIENT:
+		return OB_EV_DEFER;
 	case OB_RETRY_CLOCK_SKEW:
 	case OB_RETRY_EXPIRED_CREDS:
 		return OB_EV_RETRY;
@@ -126,7 +133,6 @@ enum ob_fsm_event_kind ob_jobs_classify(const struct ob_error *err, bool *ret_st
 	case OB_ERR_IO:
 	case OB_ERR_CREDS:
 	case OB_ERR_PARSE:
-	case OB_ERR_TRANSPORT:
 		return OB_EV_RETRY;
 	default:
 		break;

@@ -306,6 +306,37 @@ static int64_t snapshot_time_of(const struct ob_rds_snapshot *snap)
 	return snap->original_create_time != 0 ? snap->original_create_time : snap->create_time;
 }
 
+/* How long an announcement waits before it is looked at again: the poll
+ * interval (at least 1 s), doubling with each receive, at most
+ * BACKOFF_MAX_S. */
+static int64_t look_again_s(const struct ob_target *t, const struct ob_sqs_message *m)
+{
+	int64_t wait_s = t->jobs.cfg->poll_interval_ms / 1000;
+	long shift = m->receive_count > 1 ? m->receive_count - 1 : 0;
+
+	if (wait_s < 1)
+		wait_s = 1;
+	for (; shift > 0 && wait_s < BACKOFF_MAX_S; shift--)
+		wait_s <<= 1;
+	return wait_s > BACKOFF_MAX_S ? BACKOFF_MAX_S : wait_s;
+}
+
+/* Leave the announcement in the queue, hidden for look_again_s(). Only a
+ * shutdown is an error: if the visibility cannot be changed, the queue's
+ * own timeout brings the message back. 0, or -1 + err (cancelled). */
+static int look_again(struct ob_target *t, const struct ob_sqs_message *m, struct ob_error *err)
+{
+	struct ob_error e;
+
+	if (ob_sqs_change_visibility(t->jobs.client->aws, t->jobs.cfg->queue_url, m->receipt_handle,
+				     (int)look_again_s(t, m), &e) < 0 &&
+	    e.kind == OB_ERR_CANCELLED) {
+		*err = e;
+		return -1;
+	}
+	return 0;
+}
+
 /* The snapshot as the vault sees it shared: 0 and *ret (caller clears),
  * 1 when not visible, -1 + err. */
 static int describe_shared(struct ob_target *t, enum ob_snap_kind kind, const char *arn,
@@ -417,14 +448,17 @@ static int take(struct ob_target *t, const struct ob_sqs_message *m, bool *ret_d
 			*err = e;
 			rc = -1;
 		} else {
-			ob_log(OB_LOG_WARNING, "cannot look up announced %s; will see it again: %s",
-			       a.snapshot_arn, e.message);
+			/* AWS trouble: back off like a share not visible yet, so a
+			 * long outage does not run the announcement through the
+			 * queue's maxReceiveCount into the dead-letter queue. */
+			ob_log(OB_LOG_WARNING, "cannot look up announced %s; looking again in "
+			       "%lld s: %s", a.snapshot_arn, (long long)look_again_s(t, m),
+			       e.message);
+			rc = look_again(t, m, err);
 		}
 		goto out;
 	}
 	if (found == 1 || strcmp(snap.status, "available") != 0) {
-		int64_t wait_s;
-
 		if (m->receive_count >= OB_TARGET_VISIBLE_TRIES) {
 			snprintf(reason, sizeof(reason), "the snapshot is not shared with this "
 				 "account and available (%ld looks)", m->receive_count);
@@ -434,19 +468,9 @@ static int take(struct ob_target *t, const struct ob_sqs_message *m, bool *ret_d
 		/* Not visible yet: the share may still be on its way. */
 		*ret_done = false;
 		t->stats.waiting++;
-		wait_s = cfg->poll_interval_ms / 1000;
-		if (wait_s < 1)
-			wait_s = 1;
-		wait_s <<= (m->receive_count > 0 ? m->receive_count - 1 : 0);
-		if (wait_s > BACKOFF_MAX_S)
-			wait_s = BACKOFF_MAX_S;
 		ob_log(OB_LOG_INFO, "announced %s is not visible as shared and available yet; "
-		       "looking again in %lld s", a.snapshot_arn, (long long)wait_s);
-		if (ob_sqs_change_visibility(t->jobs.client->aws, cfg->queue_url, m->receipt_handle,
-					     (int)wait_s, &e) < 0 && e.kind == OB_ERR_CANCELLED) {
-			*err = e;
-			rc = -1;
-		}
+		       "looking again in %lld s", a.snapshot_arn, (long long)look_again_s(t, m));
+		rc = look_again(t, m, err);
 		goto out;
 	}
 	/* Retention and the RPO watch go by the database and the time RDS

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "check_ob.h"
+#include "ob/jobs.h"
 #include "ob/retry.h"
 
 static const struct {
@@ -274,6 +275,71 @@ START_TEST(test_backoff_no_overflow)
 }
 END_TEST
 
+/* What an error means for a job (ob_jobs_classify): faults of AWS or the
+ * network, however many, delay a job and never fail it (the faults
+ * campaign, tests/reliability/faults.py, found jobs failed by a 40 s RDS
+ * outage); what needs a person fails it, what may be a passing state
+ * counts an attempt. */
+static const struct {
+	enum ob_err_kind kind;
+	long status;
+	const char *code;
+	const char *message;
+	enum ob_fsm_event_kind want;
+	bool stop;
+} job_rows[] = {
+	/* the wire: reset, timeout, truncated body, 5xx */
+	{ OB_ERR_TRANSPORT, 0, "", "Recv failure: Connection reset by peer", OB_EV_DEFER, false },
+	{ OB_ERR_TRANSPORT, 0, "", "Operation timed out after 60000 milliseconds", OB_EV_DEFER, false },
+	{ OB_ERR_TRANSPORT, 0, "", "transfer closed with 191 bytes remaining to read", OB_EV_DEFER, false },
+	{ OB_ERR_TRANSPORT, 0, "", "Empty reply from server", OB_EV_DEFER, false },
+	{ OB_ERR_AWS, 500, "InternalFailure", "", OB_EV_DEFER, false },
+	{ OB_ERR_AWS, 503, "ServiceUnavailable", "", OB_EV_DEFER, false },
+	{ OB_ERR_AWS, 502, "", "", OB_EV_DEFER, false },
+	{ OB_ERR_CREDS, 500, "", "IMDS: unexpected HTTP status 500", OB_EV_DEFER, false },
+	/* throttling and the copy quota */
+	{ OB_ERR_AWS, 400, "Throttling", "Rate exceeded", OB_EV_DEFER, false },
+	{ OB_ERR_AWS, 400, "RequestThrottled", "", OB_EV_DEFER, false },
+	{ OB_ERR_AWS, 400, "SnapshotQuotaExceeded", "", OB_EV_DEFER, false },
+	/* counted: not ready yet, still wrong after correction, local trouble */
+	{ OB_ERR_AWS, 400, "InvalidDBSnapshotState", "", OB_EV_RETRY, false },
+	{ OB_ERR_AWS, 400, "InvalidDBClusterSnapshotStateFault", "", OB_EV_RETRY, false },
+	{ OB_ERR_AWS, 403, "RequestTimeTooSkewed", "", OB_EV_RETRY, false },
+	{ OB_ERR_AWS, 400, "ExpiredToken", "", OB_EV_RETRY, false },
+	{ OB_ERR_PARSE, 200, "", "malformed XML", OB_EV_RETRY, false },
+	{ OB_ERR_IO, 0, "", "", OB_EV_RETRY, false },
+	{ OB_ERR_NOMEM, 0, "", "", OB_EV_RETRY, false },
+	{ OB_ERR_CREDS, 404, "", "no IAM role attached to this instance", OB_EV_RETRY, false },
+	/* the rest needs a person */
+	{ OB_ERR_AWS, 400, "InvalidParameterValue", "", OB_EV_FAIL, false },
+	{ OB_ERR_AWS, 403, "AccessDenied", "", OB_EV_FAIL, false },
+	{ OB_ERR_AWS, 404, "DBSnapshotNotFound", "", OB_EV_FAIL, false },
+	{ OB_ERR_INVALID, 0, "", "", OB_EV_FAIL, false },
+	/* shutdown */
+	{ OB_ERR_CANCELLED, 0, "", "stopping", OB_EV_FAIL, true },
+};
+
+START_TEST(test_job_classify_table)
+{
+	struct ob_error e;
+	enum ob_fsm_event_kind got;
+	bool stop = !job_rows[_i].stop;
+
+	ob_error_clear(&e);
+	e.kind = job_rows[_i].kind;
+	e.http_status = job_rows[_i].status;
+	snprintf(e.aws_code, sizeof(e.aws_code), "%s", job_rows[_i].code);
+	snprintf(e.message, sizeof(e.message), "%s", job_rows[_i].message);
+	got = ob_jobs_classify(&e, &stop);
+	ck_assert_int_eq(stop, job_rows[_i].stop);
+	if (!job_rows[_i].stop)
+		ck_assert_msg(got == job_rows[_i].want, "job row %d (%s %ld \"%s\"): got %s, want %s",
+			      _i, ob_error_kind_name(job_rows[_i].kind), job_rows[_i].status,
+			      job_rows[_i].code, ob_fsm_event_name(got),
+			      ob_fsm_event_name(job_rows[_i].want));
+}
+END_TEST
+
 #define ROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 Suite *ob_suite_retry(void)
@@ -282,6 +348,7 @@ Suite *ob_suite_retry(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, test_classify_table, 0, ROWS(rows));
+	tcase_add_loop_test(tc, test_job_classify_table, 0, ROWS(job_rows));
 	tcase_add_test(tc, test_classify_null);
 	tcase_add_test(tc, test_class_names);
 	tcase_add_test(tc, test_backoff_attempt_zero);

@@ -61,9 +61,11 @@ bool ob_jobs_stopping(const struct ob_jobs *j);
 extern const char *const ob_jobs_not_found_codes[];
 bool ob_jobs_code_in(const struct ob_error *err, const char *const *codes);
 
-/* What an error means for a job: DEFER (throttling, copy quota), RETRY
- * (transient, not ready yet, local trouble), FAIL (the rest); *ret_stop when
- * it is a cancellation. */
+/* What an error means for a job: DEFER (throttling, copy quota, transient
+ * AWS or network faults: never fails the job), RETRY (clock skew or expired
+ * credentials left after correction, not ready yet, local trouble: counted
+ * against max_attempts), FAIL (the rest); *ret_stop when it is a
+ * cancellation. */
 enum ob_fsm_event_kind ob_jobs_classify(const struct ob_error *err, bool *ret_stop);
 
 /* Step job with kind, commit it with chg (may be NULL), log once. cause

@@ -508,7 +508,8 @@ _SERVICE_THROTTLE_CODE = {"sqs": "RequestThrottled"}
 class RequestInfo:
     """What the front end knows about one AWS request."""
 
-    __slots__ = ("service", "action", "account", "access_key", "region", "protocol", "target")
+    __slots__ = ("service", "action", "account", "access_key", "region", "protocol", "target",
+                 "user_agent")
 
     def __init__(self) -> None:
         self.service = "unknown"
@@ -518,6 +519,7 @@ class RequestInfo:
         self.region = ""
         self.protocol = "query"  # query | json | ec2 | imds
         self.target = ""
+        self.user_agent = ""
 
     def as_dict(self) -> dict[str, str]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -585,7 +587,8 @@ FAULT_KINDS = ("throttle", "error500", "error503", "error", "drop", "stall", "tr
 
 
 class FaultRule:
-    """One injected fault.  Matches (service, action, account); fires on the
+    """One injected fault.  Matches (service, action, account, and, when
+    ``agent`` is given, a User-Agent containing it); fires on the
     next ``count`` matching calls after ``skip``, or with ``probability``
     (seeded) until ``count`` fires if a count is also given."""
 
@@ -594,7 +597,7 @@ class FaultRule:
     def __init__(self, spec: dict[str, Any], resolve_account: Callable[[str], str]) -> None:
         unknown = set(spec) - {
             "service", "action", "account", "kind", "count", "probability", "seed",
-            "skip", "when", "seconds", "code", "status", "message", "type", "bytes",
+            "skip", "when", "seconds", "code", "status", "message", "type", "bytes", "agent",
         }
         if unknown:
             raise EmulatorError(f"unknown fault fields: {sorted(unknown)}")
@@ -602,6 +605,9 @@ class FaultRule:
         self.action = str(spec.get("action") or "*")
         account = spec.get("account")
         self.account = resolve_account(account) if account else "*"
+        # A case-insensitive substring of the request's User-Agent (e.g.
+        # "offsite-backup/" to fault only the daemons, never a test's boto3).
+        self.agent = str(spec.get("agent") or "").lower()
         self.kind = spec.get("kind", "throttle")
         if self.kind not in FAULT_KINDS:
             raise EmulatorError(f"kind must be one of {FAULT_KINDS}")
@@ -635,6 +641,7 @@ class FaultRule:
             self.service in ("*", info.service)
             and self.action in ("*", info.action)
             and self.account in ("*", info.account)
+            and (not self.agent or self.agent in info.user_agent.lower())
         )
 
     def try_fire(self) -> bool:
@@ -663,7 +670,7 @@ class FaultRule:
             "probability": self.probability, "skip": self.skip, "when": self.when,
             "seconds": self.seconds, "code": self.code, "status": self.status,
             "message": self.message, "type": self.type, "bytes": self.bytes,
-            "matched": self.matched, "fired": self.fired,
+            "agent": self.agent or None, "matched": self.matched, "fired": self.fired,
         }
 
     def error(self, info: RequestInfo) -> tuple[str, str, int, str | None]:
@@ -904,6 +911,7 @@ class Imds:
         info = RequestInfo()
         info.protocol = "imds"
         info.service = "imds"
+        info.user_agent = environ.get("HTTP_USER_AGENT", "")
         info.account = ACCOUNTS[self.account]
         path = environ.get("PATH_INFO", "")
         if path.startswith("/latest/api/token"):
@@ -1088,6 +1096,7 @@ class _FrontEnd:
 
     def _classify(self, environ: dict[str, Any], body: bytes) -> RequestInfo:
         info = RequestInfo()
+        info.user_agent = environ.get("HTTP_USER_AGENT", "")
         auth = environ.get("HTTP_AUTHORIZATION", "")
         query = parse_qs(environ.get("QUERY_STRING", ""))
         match = _CRED_RE.search(auth)

@@ -332,6 +332,34 @@ def fault_matching_rules(emu):
 
 
 @test
+def fault_agent_filter(emu):
+    """agent: only requests whose User-Agent contains it are faulted (the
+    reliability campaigns fault the daemons, never their own boto3 audit)."""
+    sqs = emu.client("sqs", "source", config=emu.no_retry_config())
+    rid = emu.inject("sqs", "ListQueues", kind="error500", agent="Offsite-Backup/", count=None)
+    sqs.list_queues()
+    sqs.list_queues()
+    creds = emu.accounts["source"]
+    body = "Action=ListQueues&Version=2012-11-05"
+    req = botocore.awsrequest.AWSRequest(method="POST", url=emu.endpoint + "/", data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "User-Agent": "offsite-backup/0.2.0"})
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials(creds["access_key_id"], creds["secret_access_key"]),
+                            "sqs", emu.region).add_auth(req)
+    conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=5)
+    try:
+        conn.request("POST", "/", body=body.encode(), headers=dict(req.headers.items()))
+        resp = conn.getresponse()
+        resp.read()
+        eq(resp.status, 500, "daemon-like User-Agent faulted")
+    finally:
+        conn.close()
+    rule = [r for r in emu.fault_rules() if r["id"] == rid][0]
+    eq((rule["matched"], rule["fired"], rule["agent"]), (1, 1, "offsite-backup/"), "only the matching agent counted")
+    eq(ctl(emu, "POST", "/faults", {"service": "sqs", "agent": "x", "kind": "throttle"})[0], 200, "agent over HTTP")
+    emu.clear_faults()
+
+
+@test
 def counters(emu):
     emu.reset_counts()
     rds_s, rds_v = emu.client("rds", "source"), emu.client("rds", "vault", config=emu.no_retry_config())

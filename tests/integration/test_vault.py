@@ -920,6 +920,29 @@ class TestVaultIntake(VaultCase):
         self.assertEqual(self.rejected(), [], "rejected rows" + self.diagnostics())
         self.assert_no_warnings(MSGID_REJECTED)
 
+    def test_announcement_during_an_rds_outage_backs_off_and_is_imported(self):
+        """RDS failing the validation lookup (5xx beyond the request core's
+        own retries) neither rejects the announcement nor leaves it to the
+        queue's visibility timeout: it is hidden for a backoff
+        (ChangeMessageVisibility) and imported once RDS answers."""
+        self.create_instance("orders-prod")
+        e = self.make_export("orders-prod", "orders-prod-outage")
+        rule = self.emu.inject("rds", "DescribeDBSnapshots", kind="error503", count=8,
+                               account="vault")
+        self.start_target()
+        self.emu.reset_counts()
+        self.send(self.announcement(e))
+        self.wait_until(lambda: self.log_lines("cannot look up announced"), 30,
+                        "the daemon to meet the outage")
+        self.wait_verified([e], timeout=60)
+        self.assertGreaterEqual(self.emu.count("sqs", "ChangeMessageVisibility", "vault"), 1,
+                                "the announcement was not hidden for a backoff")
+        self.assertEqual(next(r["fired"] for r in self.emu.fault_rules() if r["id"] == rule), 8)
+        self.wait_inbox_empty()
+        self.assert_in_vault(e)
+        self.assert_vault_holds([e])
+        self.assertEqual(self.rejected(), [], "rejected rows" + self.diagnostics())
+        self.assert_no_warnings(MSGID_REJECTED)
 
 # ---------------------------------------------------------------------------
 # verification
