@@ -76,6 +76,7 @@ LIB_SRCS := \
 	src/sqs.c \
 	src/rds.c \
 	src/sns.c \
+	src/cloudwatch.c \
 	src/config.c \
 	src/log.c \
 	src/fsm.c \
@@ -87,6 +88,8 @@ LIB_SRCS := \
 	src/source.c \
 	src/target.c \
 	src/daemon.c \
+	src/metrics.c \
+	src/report.c \
 	src/retain.c \
 	src/session.c \
 	src/rebuild.c \
@@ -120,7 +123,8 @@ TEST_SRCS := \
 	tests/check_retain.c \
 	tests/check_ctl.c \
 	tests/check_rebuild.c \
-	tests/check_daemon.c
+	tests/check_daemon.c \
+	tests/check_metrics.c
 
 SUITE_SRCS := tests/sigv4_suite.c
 PROBE_SRCS := tests/integration/ob_probe.c

@@ -40,6 +40,8 @@ struct ob_aws {
 	int64_t clock_offset_ms;
 	uint32_t rng;
 	struct ob_aws_stats stats;
+	struct ob_aws_action_stats actions[OB_AWS_ACTIONS_MAX];
+	size_t n_actions;
 };
 
 static uint32_t xorshift32(void *ctx)
@@ -155,11 +157,46 @@ void ob_aws_get_stats(const struct ob_aws *aws, struct ob_aws_stats *ret)
 	*ret = aws->stats;
 }
 
+size_t ob_aws_get_action_stats(const struct ob_aws *aws,
+			       const struct ob_aws_action_stats **ret)
+{
+	*ret = aws->actions;
+	return aws->n_actions;
+}
+
+/* The counters of (service, action); the last slot is "other" once the
+ * table is full. */
+static struct ob_aws_action_stats *action_stats(struct ob_aws *aws, const char *service,
+						const char *action)
+{
+	struct ob_aws_action_stats *a;
+	size_t i;
+
+	if (action == NULL || action[0] == '\0')
+		action = "other";
+	for (i = 0; i < aws->n_actions; i++) {
+		a = &aws->actions[i];
+		if (strcmp(a->service, service) == 0 && strcmp(a->action, action) == 0)
+			return a;
+	}
+	if (aws->n_actions == OB_AWS_ACTIONS_MAX - 1) {
+		action = "other";
+		service = "other";
+	}
+	if (aws->n_actions == OB_AWS_ACTIONS_MAX)
+		return &aws->actions[OB_AWS_ACTIONS_MAX - 1];
+	a = &aws->actions[aws->n_actions++];
+	snprintf(a->service, sizeof(a->service), "%s", service);
+	snprintf(a->action, sizeof(a->action), "%s", action);
+	return a;
+}
+
 /* --- Query parameters --- */
 
 void ob_aws_params_init(struct ob_aws_params *p, const char *action, const char *version)
 {
 	memset(p, 0, sizeof(*p));
+	snprintf(p->action, sizeof(p->action), "%s", action);
 	ob_aws_param(p, "Action", action);
 	ob_aws_param(p, "Version", version);
 }
@@ -351,6 +388,7 @@ int ob_aws_error_from_json(struct ob_error *err, long http_status, const char *b
 
 struct call {
 	const char *service;
+	const char *action;   /* for the counters */
 	const char *content_type;
 	const char *target;   /* X-Amz-Target, or NULL */
 	const char *body;
@@ -515,6 +553,7 @@ static int perform_call(struct ob_aws *aws, const struct call *c,
 {
 	struct ob_error e;
 	enum ob_retry_class cls;
+	struct ob_aws_action_stats *as = NULL;
 	const char *url;
 	unsigned tries = 0;
 	int skew_fixed = 0, creds_renewed = 0;
@@ -527,14 +566,18 @@ static int perform_call(struct ob_aws *aws, const struct call *c,
 		goto fail;
 	}
 	aws->stats.calls++;
+	as = action_stats(aws, c->service, c->action);
+	as->calls++;
 	for (;;) {
 		if (stopping(aws)) {
 			ob_error_set(&e, OB_ERR_CANCELLED, "stopping");
 			goto fail;
 		}
 		tries++;
-		if (tries > 1)
+		if (tries > 1) {
 			aws->stats.retries++;
+			as->retries++;
+		}
 		if (attempt(aws, c, url, resp, &e) == 0)
 			return 0;
 		cls = ob_retry_classify(&e);
@@ -568,6 +611,8 @@ static int perform_call(struct ob_aws *aws, const struct call *c,
 		}
 	}
 fail:
+	if (as != NULL)
+		as->errors++;
 	if (ret_err != NULL)
 		*ret_err = e;
 	return -1;
@@ -585,6 +630,7 @@ int ob_aws_query(struct ob_aws *aws, const char *service, const struct ob_aws_pa
 		return ob_error_set(err, OB_ERR_NOMEM, "could not build the %s request", service);
 	memset(&c, 0, sizeof(c));
 	c.service = service;
+	c.action = p->action;
 	c.content_type = "application/x-www-form-urlencoded; charset=utf-8";
 	c.body = p->form.data;
 	c.body_len = p->form.len;
@@ -618,6 +664,7 @@ int ob_aws_json(struct ob_aws *aws, const char *service, const char *target,
 		return ob_error_set(err, OB_ERR_NOMEM, "could not encode the %s request", target);
 	memset(&c, 0, sizeof(c));
 	c.service = service;
+	c.action = strchr(target, '.') ? strchr(target, '.') + 1 : target;
 	c.content_type = "application/x-amz-json-1.0";
 	c.target = target;
 	c.body = text;

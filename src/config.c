@@ -68,6 +68,8 @@ enum key_type {
 	KT_KMS_KEY,       /* KMS key or alias, as ARN, id or alias/name */
 	KT_GLOB_LIST,     /* comma-separated globs, stored as "a,b" */
 	KT_TAG,           /* key=value */
+	KT_FILE,          /* absolute path of a file (not ending in '/') */
+	KT_NAMESPACE,     /* CloudWatch namespace */
 };
 
 enum key_role { KR_BOTH, KR_SOURCE, KR_TARGET };
@@ -128,6 +130,10 @@ static const struct key_def keys[] = {
 	  KR_BOTH,   KN_OPTIONAL, false, F(max_attempts),          1, 1000, NULL, NULL },
 	{ "daemon", "log_level",             KT_ENUM,         "info",
 	  KR_BOTH,   KN_OPTIONAL, false, F(log_level),             0, 0, NULL, level_names },
+	{ "daemon", "metrics_file",          KT_FILE,         "",
+	  KR_BOTH,   KN_OPTIONAL, false, F(metrics_file),          0, 0, NULL, NULL },
+	{ "daemon", "cloudwatch_namespace",  KT_NAMESPACE,    "",
+	  KR_BOTH,   KN_OPTIONAL, false, F(cloudwatch_namespace),  0, 0, NULL, NULL },
 
 	{ "aws",    "credentials",           KT_ENUM,         "instance",
 	  KR_BOTH,   KN_OPTIONAL, false, F(credentials),           0, 0, NULL, creds_names },
@@ -578,6 +584,22 @@ static bool is_string_type(enum key_type t)
 	return t != KT_ENUM && t != KT_DURATION && t != KT_INTEGER;
 }
 
+/* CloudWatch: 1-255 ASCII characters without control characters, and not
+ * AWS's own "AWS/..." namespaces (PutMetricData refuses those). */
+static const char *check_namespace(const char *v)
+{
+	size_t i, n = strlen(v);
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] >= 0x7f)
+			break;
+	if (n == 0 || n > 255 || i < n || v[0] == ' ' || v[n - 1] == ' ')
+		return "a CloudWatch namespace: 1 to 255 printable ASCII characters";
+	if (strncmp(v, "AWS/", 4) == 0)
+		return "a namespace of your own: AWS/ is reserved for AWS services";
+	return NULL;
+}
+
 /* Check v for k and store it. On a bad value report it at line (0 = the
  * table's own default, which the tests keep valid) and return -1. */
 static int store(struct parse *p, const struct key_def *k, const char *v, unsigned line)
@@ -689,6 +711,13 @@ static int store(struct parse *p, const struct key_def *k, const char *v, unsign
 		break;
 	case KT_TAG:
 		why = check_tag(v);
+		break;
+	case KT_FILE:
+		if (v[0] != '/' || v[strlen(v) - 1] == '/' || strlen(v) > 1024)
+			why = "an absolute file path (at most 1024 bytes)";
+		break;
+	case KT_NAMESPACE:
+		why = check_namespace(v);
 		break;
 	}
 	if (why != NULL) {

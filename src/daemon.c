@@ -138,6 +138,8 @@ static int turn(struct loop *l, struct ob_error *fatal)
 		l->opt->each_turn(l->opt->each_turn_ctx);
 	if (stopping(l))
 		return 1;
+	if (l->opt->report != NULL)
+		l->opt->report(l->opt->report_ctx);
 	if (role->run(role->ctx, &next, &err) < 0) {
 		/* Cancelled without a stop: a reload cut a read short; the
 		 * next turn applies it and does the work again. */

@@ -144,6 +144,31 @@ enum ob_fsm_event_kind ob_jobs_classify(const struct ob_error *err, bool *ret_st
 
 /* ---- committing steps --------------------------------------------------- */
 
+/* Count a committed step: a transition, a failure (by the state it failed
+ * in and the AWS error code), a retry or delay. */
+static void count_step(struct ob_jobs *j, enum ob_job_state from, const struct ob_fsm_step *step,
+		       enum ob_fsm_event_kind kind, const struct ob_error *cause)
+{
+	const char *code = cause != NULL ? cause->aws_code : "";
+
+	if (j->metrics == NULL)
+		return;
+	if (step->transition) {
+		const char *labels[] = { ob_job_state_name(from), ob_job_state_name(step->to) };
+
+		ob_metrics_add(j->metrics, OB_M_TRANSITIONS, labels, 1);
+	}
+	if (step->to == OB_JOB_FAILED && from != OB_JOB_FAILED) {
+		const char *labels[] = { ob_job_state_name(from), code };
+
+		ob_metrics_add(j->metrics, OB_M_FAILURES, labels, 1);
+	} else if (!step->transition && (kind == OB_EV_RETRY || kind == OB_EV_DEFER)) {
+		const char *labels[] = { ob_job_state_name(from), code };
+
+		ob_metrics_add(j->metrics, OB_M_RETRIES, labels, 1);
+	}
+}
+
 /* Step job with kind, commit it with chg, log once. cause (may be NULL) is
  * the error behind a RETRY/DEFER/FAIL. -1 + err when the step is refused
  * (a bug: logged) or the store fails. */
@@ -185,6 +210,7 @@ int ob_jobs_apply(struct ob_jobs *j, struct ob_job *job, enum ob_fsm_event_kind 
 			   "cannot commit %s: %s", ob_fsm_event_name(kind), err->message);
 		return -1;
 	}
+	count_step(j, from, &step, kind, cause);
 	if (step.to == OB_JOB_FAILED) {
 		ob_log_alert(OB_LOG_ERR, OB_MSGID_JOB_FAILED, job->id, "failed", job->source_arn,
 			     "%s -> failed%s: %s", ob_job_state_name(from),

@@ -28,6 +28,7 @@
 #include "ob/config.h"
 #include "ob/daemon.h"
 #include "ob/log.h"
+#include "ob/report.h"
 #include "ob/session.h"
 #include "ob/source.h"
 #include "ob/store.h"
@@ -136,6 +137,7 @@ struct running {
 	struct ob_config **cfg;
 	struct ob_source *source;  /* the role's state: one of the two is set */
 	struct ob_target *target;
+	struct ob_report *report;  /* the metrics; follows *cfg */
 	struct ob_error fatal;     /* why the loop ended, when it failed */
 };
 
@@ -165,8 +167,8 @@ static const char *restart_only_change(const struct ob_config *old,
 }
 
 /* Re-read the configuration file: a valid one replaces the reloadable
- * settings (log_level, and the job settings: filters, intervals,
- * retention, copy slots, attempts); one that changes what is only read at
+ * settings (log_level, metrics_file, cloudwatch_namespace, and the job
+ * settings: filters, intervals, retention, copy slots, attempts); one that changes what is only read at
  * start-up (restart_only_change) is refused, and so is an invalid one,
  * reported line by line: the running configuration stays. */
 static void reload(struct running *r)
@@ -205,6 +207,13 @@ static void each_turn(void *ctx)
 		reload(ctx);
 }
 
+static void report_turn(void *ctx)
+{
+	struct running *r = ctx;
+
+	ob_report_turn(r->report, *r->cfg);
+}
+
 static int target_intake(void *ctx, const struct ob_sqs_batch *batch, struct ob_error *err)
 {
 	return ob_target_intake(ctx, batch, err);
@@ -236,15 +245,22 @@ static int run_role(struct running *r, struct ob_client *client, struct ob_store
 	int rc;
 
 	memset(&dopt, 0, sizeof(dopt));
+	r->report = ob_report_new(cfg->role, store, client, NULL, &err);
+	if (r->report == NULL) {
+		ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
+		return -1;
+	}
 	if (cfg->role == OB_ROLE_SOURCE) {
-		struct ob_source_options o = { cfg, client, store, NULL, account, &stop_requested };
+		struct ob_source_options o = { cfg, client, store, NULL, account, &stop_requested,
+					       ob_report_metrics(r->report) };
 
 		r->source = ob_source_new(&o, &err);
 		dopt.role.ctx = r->source;
 		dopt.role.intake = source_intake;
 		dopt.role.run = source_run;
 	} else {
-		struct ob_target_options o = { cfg, client, store, NULL, account, &stop_requested };
+		struct ob_target_options o = { cfg, client, store, NULL, account, &stop_requested,
+					       ob_report_metrics(r->report) };
 
 		r->target = ob_target_new(&o, &err);
 		dopt.role.ctx = r->target;
@@ -253,6 +269,8 @@ static int run_role(struct running *r, struct ob_client *client, struct ob_store
 	}
 	if (dopt.role.ctx == NULL) {
 		ob_log(OB_LOG_ERR, "%s", ob_error_str(&err, line, sizeof(line)));
+		ob_report_free(r->report);
+		r->report = NULL;
 		return -1;
 	}
 	dopt.role.name = ob_role_name(cfg->role);
@@ -263,6 +281,8 @@ static int run_role(struct running *r, struct ob_client *client, struct ob_store
 	dopt.each_turn = each_turn;
 	dopt.each_turn_ctx = r;
 	dopt.tick = on_tick;
+	dopt.report = report_turn;
+	dopt.report_ctx = r;
 	rc = ob_daemon_run(&dopt, &err);
 	if (rc < 0) {
 		r->fatal = err;
@@ -271,8 +291,10 @@ static int run_role(struct running *r, struct ob_client *client, struct ob_store
 	}
 	ob_source_free(r->source);
 	ob_target_free(r->target);
+	ob_report_free(r->report);
 	r->source = NULL;
 	r->target = NULL;
+	r->report = NULL;
 	return rc;
 }
 

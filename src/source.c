@@ -397,8 +397,21 @@ static int describe_group(struct ob_source *s, struct item *items, size_t n,
 	return 0;
 }
 
+static int intake(struct ob_source *s, const struct ob_sqs_batch *batch, struct ob_error *err);
+
+/* The message counters kept in stats, mirrored into the metrics. */
 int ob_source_intake(struct ob_source *s, const struct ob_sqs_batch *batch,
 		     struct ob_error *err)
+{
+	static const char *const malformed[] = { "malformed" };
+	int rc = intake(s, batch, err);
+
+	ob_metrics_set(s->jobs.metrics, OB_M_SQS_RECEIVED, NULL, (double)s->stats.messages);
+	ob_metrics_set(s->jobs.metrics, OB_M_SQS_REJECTED, malformed, (double)s->stats.malformed);
+	return rc;
+}
+
+static int intake(struct ob_source *s, const struct ob_sqs_batch *batch, struct ob_error *err)
 {
 	struct item items[MAX_BATCH];
 	bool done[MAX_BATCH];
@@ -550,6 +563,7 @@ struct ob_source *ob_source_new(const struct ob_source_options *opt, struct ob_e
 	}
 	ob_jobs_init(&s->jobs, opt->cfg, opt->client, opt->store, opt->clock, opt->stop,
 		     opt->cfg->export_copy_retention_ms);
+	s->jobs.metrics = opt->metrics;
 	memcpy(s->account, opt->account, 12);
 	s->next_sweep_ms = ob_jobs_now(&s->jobs); /* sweep once at start: events lost while down */
 	return s;

@@ -42,6 +42,8 @@
 struct rpo_entry {
 	char *key;      /* "<account>/<db id>" */
 	bool breached;
+	bool seen;      /* has verified copies in the latest retention pass */
+	int64_t newest; /* unix s of its newest verified copy */
 };
 
 struct ob_target {
@@ -386,6 +388,7 @@ static int take(struct ob_target *t, const struct ob_sqs_message *m, bool *ret_d
 
 	*ret_done = false;
 	if (!m->md5_ok) {
+		t->stats.malformed++;
 		ob_jobs_log_malformed(&t->jobs, m, "body does not match its MD5");
 		return 0;
 	}
@@ -509,13 +512,28 @@ out:
 	return rc;
 }
 
+static int intake(struct ob_target *t, const struct ob_sqs_batch *batch, struct ob_error *err);
+
+/* The message counters kept in stats, mirrored into the metrics. */
 int ob_target_intake(struct ob_target *t, const struct ob_sqs_batch *batch,
 		     struct ob_error *err)
+{
+	static const char *const malformed[] = { "malformed" }, *const refused[] = { "refused" };
+	int rc = intake(t, batch, err);
+
+	ob_metrics_set(t->jobs.metrics, OB_M_SQS_RECEIVED, NULL, (double)t->stats.messages);
+	ob_metrics_set(t->jobs.metrics, OB_M_SQS_REJECTED, malformed, (double)t->stats.malformed);
+	ob_metrics_set(t->jobs.metrics, OB_M_SQS_REJECTED, refused, (double)t->stats.rejected);
+	return rc;
+}
+
+static int intake(struct ob_target *t, const struct ob_sqs_batch *batch, struct ob_error *err)
 {
 	bool done[MAX_BATCH];
 	size_t i, n = batch->n < MAX_BATCH ? batch->n : MAX_BATCH;
 
 	t->stats.messages += batch->n + batch->n_malformed;
+	t->stats.malformed += batch->n_malformed;
 	if (batch->n_malformed > 0)
 		ob_log(OB_LOG_WARNING, "%zu message(s) unreadable (no id, receipt handle or body, "
 		       "or over 256 KiB); left for the dead-letter queue", batch->n_malformed);
@@ -547,6 +565,8 @@ static struct rpo_entry *rpo_find(struct ob_target *t, const char *key)
 	t->rpo = grown;
 	t->rpo[t->n_rpo].key = strdup(key);
 	t->rpo[t->n_rpo].breached = false;
+	t->rpo[t->n_rpo].seen = false;
+	t->rpo[t->n_rpo].newest = 0;
 	if (t->rpo[t->n_rpo].key == NULL)
 		return NULL;
 	return &t->rpo[t->n_rpo++];
@@ -562,11 +582,14 @@ static void rpo_check(struct ob_target *t, const char *key, int64_t newest)
 
 	if (e == NULL)
 		return;
+	e->seen = true;
+	e->newest = newest;
 	format_time(newest, when);
 	if (age_s * 1000 > t->jobs.cfg->rpo_ms) {
 		if (!e->breached) {
 			e->breached = true;
 			t->stats.rpo_breaches++;
+			ob_metrics_add(t->jobs.metrics, OB_M_RPO_BREACHES, NULL, 1);
 			ob_log_alert(OB_LOG_WARNING, OB_MSGID_RPO_BREACH, NULL, NULL, NULL,
 				     "RPO breached for %s: newest verified copy is from %s, %lld h "
 				     "%02lld m old (rpo %lld h)", key, when, (long long)(age_s / 3600),
@@ -577,6 +600,35 @@ static void rpo_check(struct ob_target *t, const char *key, int64_t newest)
 		e->breached = false;
 		ob_log_alert(OB_LOG_NOTICE, OB_MSGID_RPO_CLEARED, NULL, NULL, NULL,
 			     "RPO restored for %s: newest verified copy is from %s", key, when);
+	}
+}
+
+/* Per database seen in the last pass: the age of its newest verified copy
+ * and whether it is in breach. Databases without verified copies any more
+ * leave the file. */
+static void rpo_metrics(struct ob_target *t)
+{
+	struct ob_metrics *m = t->jobs.metrics;
+	char account[32];
+	size_t i;
+
+	if (m == NULL)
+		return;
+	ob_metrics_reset(m, OB_M_NEWEST_COPY_AGE);
+	ob_metrics_reset(m, OB_M_RPO_BREACHED);
+	for (i = 0; i < t->n_rpo; i++) {
+		const struct rpo_entry *e = &t->rpo[i];
+		const char *slash = strchr(e->key, '/');
+		const char *labels[2];
+		int64_t age = now_ms(t) / 1000 - e->newest;
+
+		if (!e->seen || slash == NULL)
+			continue;
+		snprintf(account, sizeof(account), "%.*s", (int)(slash - e->key), e->key);
+		labels[0] = account;
+		labels[1] = slash + 1;
+		ob_metrics_set(m, OB_M_NEWEST_COPY_AGE, labels, (double)(age > 0 ? age : 0));
+		ob_metrics_set(m, OB_M_RPO_BREACHED, labels, e->breached ? 1 : 0);
 	}
 }
 
@@ -756,10 +808,13 @@ static int retain_pass(struct ob_target *t, struct ob_error *err)
 		ob_error_set(err, OB_ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	for (i = 0; i < t->n_rpo; i++)
+		t->rpo[i].seen = false;
 	if (ob_store_each_brief(t->jobs.store, OB_JOB_VERIFIED, retain_row, &w, err) != 0)
 		goto out;
 	if (w.n > 0)
 		retain_group(&w);
+	rpo_metrics(t);
 	for (i = 0; i < w.n_doomed; i++) {
 		int e;
 
@@ -917,6 +972,7 @@ struct ob_target *ob_target_new(const struct ob_target_options *opt, struct ob_e
 		return NULL;
 	}
 	ob_jobs_init(&t->jobs, opt->cfg, opt->client, opt->store, opt->clock, opt->stop, 0);
+	t->jobs.metrics = opt->metrics;
 	memcpy(t->account, opt->account, 12);
 	/* The vault's partition, from its import key ARN (arn:<partition>:kms:...);
 	 * a bare key id means the standard one. */

@@ -29,5 +29,6 @@ Suite *ob_suite_retain(void);
 Suite *ob_suite_ctl(void);
 Suite *ob_suite_rebuild(void);
 Suite *ob_suite_daemon(void);
+Suite *ob_suite_metrics(void);
 
 #endif

@@ -52,6 +52,19 @@ struct ob_aws_stats {
 	unsigned long throttled; /* attempts answered with throttling */
 };
 
+/* Per-action counters since creation (the metrics' AWS calls and retries).
+ * Actions are named by our own code, so the table is small; past
+ * OB_AWS_ACTIONS_MAX distinct actions the rest count as action "other". */
+#define OB_AWS_ACTIONS_MAX 32
+
+struct ob_aws_action_stats {
+	char service[16];        /* "rds", "sqs", ... */
+	char action[48];         /* "CopyDBSnapshot", "ReceiveMessage", ... */
+	unsigned long calls;     /* API calls made by callers */
+	unsigned long retries;   /* attempts after the first */
+	unsigned long errors;    /* calls that failed in the end */
+};
+
 struct ob_aws;
 
 /* Create a client. Copies the strings; borrows http, clock and creds, which
@@ -71,12 +84,18 @@ int64_t ob_aws_clock_offset_ms(const struct ob_aws *aws);
 /* Copy the counters into *ret. */
 void ob_aws_get_stats(const struct ob_aws *aws, struct ob_aws_stats *ret);
 
+/* The per-action counters: *ret points at the table (valid while aws
+ * lives, changed by every call); returns its length. */
+size_t ob_aws_get_action_stats(const struct ob_aws *aws,
+			       const struct ob_aws_action_stats **ret);
+
 /* --- AWS Query protocol (RDS, SNS, STS, ...) --- */
 
 /* A form-encoded parameter list being built. */
 struct ob_aws_params {
 	struct ob_buf form;
 	int failed; /* an append failed; the call will report it */
+	char action[48]; /* for the per-action counters */
 };
 
 /* Start a parameter list with Action and Version. */

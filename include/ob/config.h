@@ -44,6 +44,8 @@ struct ob_config {
 	long max_concurrent_copies;  /* default 5, 1..20 */
 	long max_attempts;           /* default 10, 1..1000 */
 	enum ob_log_level log_level; /* default info */
+	char *metrics_file;          /* "" = no Prometheus text file */
+	char *cloudwatch_namespace;  /* "" = no CloudWatch metrics */
 
 	/* [aws] */
 	enum ob_creds_source credentials; /* default instance */

@@ -49,6 +49,10 @@ struct ob_daemon_options {
 	 * (e.g. to ping the systemd watchdog); may be NULL. */
 	void (*tick)(void *ctx);
 	void *tick_ctx;
+	/* Called at the top of every turn, after each_turn, to report the
+	 * figures (metrics file, CloudWatch); may be NULL. */
+	void (*report)(void *ctx);
+	void *report_ctx;
 	struct ob_daemon_role role;
 };
 

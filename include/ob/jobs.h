@@ -24,6 +24,7 @@
 #include "ob/config.h"
 #include "ob/error.h"
 #include "ob/fsm.h"
+#include "ob/metrics.h"
 #include "ob/rds.h"
 #include "ob/sqs.h"
 #include "ob/store.h"
@@ -43,6 +44,8 @@ struct ob_jobs {
 	uint64_t rng;
 	char seen[OB_JOBS_SEEN_RING][128]; /* malformed message ids logged */
 	unsigned seen_next;
+	struct ob_metrics *metrics;        /* borrowed, NULL = none: transitions,
+					    * failures and retries are counted */
 };
 
 /* Set up j (clock NULL = system). retention_ms is the fsm's retention

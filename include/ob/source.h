@@ -17,6 +17,7 @@
 #include "ob/clock.h"
 #include "ob/config.h"
 #include "ob/error.h"
+#include "ob/metrics.h"
 #include "ob/sqs.h"
 #include "ob/store.h"
 
@@ -30,6 +31,7 @@ struct ob_source_options {
 	const struct ob_clock *clock;      /* NULL = system clock */
 	const char *account;               /* this account's id (from STS) */
 	const volatile sig_atomic_t *stop; /* set: finish the call in hand, return */
+	struct ob_metrics *metrics;        /* borrowed; NULL = none */
 };
 
 /* Counters since start, for STATUS= and the logs. */

@@ -20,6 +20,7 @@
 #include "ob/clock.h"
 #include "ob/config.h"
 #include "ob/error.h"
+#include "ob/metrics.h"
 #include "ob/sqs.h"
 #include "ob/store.h"
 
@@ -34,11 +35,13 @@ struct ob_target_options {
 	const struct ob_clock *clock;      /* NULL = system clock */
 	const char *account;               /* this (the vault) account's id */
 	const volatile sig_atomic_t *stop;
+	struct ob_metrics *metrics;        /* borrowed; NULL = none */
 };
 
 struct ob_target_stats {
 	unsigned long messages;
 	unsigned long rejected;
+	unsigned long malformed;    /* left for the dead-letter queue */
 	unsigned long duplicates;
 	unsigned long waiting;      /* snapshot not visible yet: looked at again later */
 	unsigned long jobs_created;
