@@ -284,6 +284,7 @@ static int run_role(struct running *r, struct ob_client *client, struct ob_store
 	dopt.report = report_turn;
 	dopt.report_ctx = r;
 	rc = ob_daemon_run(&dopt, &err);
+	ob_report_final(r->report, *r->cfg);
 	if (rc < 0) {
 		r->fatal = err;
 		if (ob_store_fault_of(&err) != OB_STORE_FAULT_CORRUPT)

@@ -63,6 +63,18 @@ struct ob_report *ob_report_new(enum ob_role role, struct ob_store *store,
 		free(r);
 		return NULL;
 	}
+	/* Counters that exist from the start at 0, so a rate() or an alert
+	 * on them has a series to look at before the first event. */
+	{
+		static const char *const malformed[] = { "malformed" }, *const refused[] = { "refused" };
+
+		ob_metrics_add(r->m, OB_M_SQS_RECEIVED, NULL, 0);
+		ob_metrics_add(r->m, OB_M_SQS_REJECTED, malformed, 0);
+		if (role == OB_ROLE_TARGET) {
+			ob_metrics_add(r->m, OB_M_SQS_REJECTED, refused, 0);
+			ob_metrics_add(r->m, OB_M_RPO_BREACHES, NULL, 0);
+		}
+	}
 	/* The first batch goes out a minute after start, with a minute of
 	 * counts in it. */
 	r->next_cw_ms = r->clock->now_ms(r->clock->ctx) + OB_REPORT_CLOUDWATCH_PERIOD_MS;
@@ -187,6 +199,17 @@ static void flush_cloudwatch(struct ob_report *r, const char *ns)
 		fine(r->cw_problem, "sending metrics to CloudWatch");
 	}
 	free(datums);
+}
+
+void ob_report_final(struct ob_report *r, const struct ob_config *cfg)
+{
+	struct ob_error err;
+
+	if (r == NULL || cfg->metrics_file[0] == '\0')
+		return;
+	if (gather(r, r->clock->now_ms(r->clock->ctx), &err) < 0)
+		problem(r->file_problem, sizeof(r->file_problem), "reading the job counts", &err);
+	write_file(r, cfg->metrics_file);
 }
 
 void ob_report_turn(struct ob_report *r, const struct ob_config *cfg)

@@ -386,6 +386,8 @@ static void check_defaults(const struct ob_config *c)
 	ck_assert_int_eq(c->max_concurrent_copies, 5);
 	ck_assert_int_eq(c->max_attempts, 10);
 	ck_assert_int_eq(c->log_level, OB_LOG_INFO);
+	ck_assert_str_eq(c->metrics_file, "");
+	ck_assert_str_eq(c->cloudwatch_namespace, "");
 	ck_assert_int_eq(c->credentials, OB_CREDS_INSTANCE);
 	ck_assert_str_eq(c->access_key_id, "");
 	ck_assert_str_eq(c->secret_access_key, "");
@@ -505,6 +507,10 @@ static const struct {
 	  O(region), "eu-west-1", 0 }, /* an explicit endpoint: no region check on the queue host */
 	{ TGT, { { "keep_daily", "0" }, { "keep_weekly", "0" }, { "keep_monthly", "1" } }, NULL, FL,
 	  O(keep_monthly), NULL, 1 },
+	{ TGT, { { NULL } }, "[daemon]\nmetrics_file = /run/ob/x.prom\ncloudwatch_namespace = Offsite Backup/1\n",
+	  FS, O(cloudwatch_namespace), "Offsite Backup/1", 0 },
+	{ SRC, { { NULL } }, "[daemon]\nmetrics_file = /run/ob/x.prom\n", FS, O(metrics_file),
+	  "/run/ob/x.prom", 0 },
 #undef O
 };
 
@@ -679,6 +685,15 @@ static const struct {
 	{ TGT, { { "rpo", "0" } }, NULL, ERR(24, "rpo: expected a duration greater than 0, got \"0\"") },
 	{ TGT, { { NULL } }, "[source]\ninclude_db = x\n",
 	  ERR(26, "include_db: [source] keys are not allowed with role = target") },
+	/* metrics */
+	{ SRC, { { NULL } }, "[daemon]\nmetrics_file = relative.prom\n",
+	  ERR(26, "metrics_file: expected an absolute file path (at most 1024 bytes), got \"relative.prom\"") },
+	{ SRC, { { NULL } }, "[daemon]\nmetrics_file = /var/lib/x/\n",
+	  ERR(26, "metrics_file: expected an absolute file path (at most 1024 bytes), got \"/var/lib/x/\"") },
+	{ TGT, { { NULL } }, "[daemon]\ncloudwatch_namespace = AWS/RDS\n",
+	  ERR(26, "cloudwatch_namespace: expected a namespace of your own: AWS/ is reserved for AWS services, got \"AWS/RDS\"") },
+	{ TGT, { { NULL } }, "[daemon]\ncloudwatch_namespace = caf\xc3\xa9\n",
+	  ERR(26, "cloudwatch_namespace: expected a CloudWatch namespace: 1 to 255 printable ASCII characters, got \"caf\\xc3\\xa9\"") },
 	/* bytes */
 	{ SRC, { { "region", "eu\x01" "central-1" } }, NULL, ERR(3, "region: value contains a control character") },
 	{ SRC, { { "region", "eu\rcentral-1" } }, NULL, ERR(3, "region: value contains a control character") },

@@ -17,6 +17,9 @@ libexpat1-dev libsystemd-dev libsqlite3-dev check openssl"
 # dpkg-buildpackage, dh, lintian, systemd-analyze, and the package's own
 # dependency adduser.
 PKGS="$PKGS dpkg-dev debhelper lintian systemd adduser"
+# The metrics integration test parses the Prometheus text file with
+# prometheus_client's parser.
+PKGS="$PKGS python3-prometheus-client"
 
 missing=""
 for p in $PKGS; do

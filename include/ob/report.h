@@ -44,4 +44,9 @@ struct ob_metrics *ob_report_metrics(struct ob_report *r);
  * next turn. Failures are logged, never returned. */
 void ob_report_turn(struct ob_report *r, const struct ob_config *cfg);
 
+/* The last word at a stop: gather and write the file (no CloudWatch call:
+ * the stop cancels it, and the next start's counters begin again), so the
+ * file holds every call and transition of the run. */
+void ob_report_final(struct ob_report *r, const struct ob_config *cfg);
+
 #endif

@@ -8,7 +8,8 @@
    every AWS action the daemon calls in that role, and no RDS/SQS/SNS/STS
    action it never calls. The list is derived from the C sources, not
    written down here:
-     - each service file (src/rds.c, src/sqs.c, src/sns.c, src/sts.c) is
+     - each service file (src/rds.c, src/sqs.c, src/sns.c, src/sts.c,
+       src/cloudwatch.c) is
        split into functions; a function's actions are the first argument of
        its ob_aws_params_init() calls (a string literal, or a field of a
        const table such as rds.c's per-kind `names[]`, resolved to every
@@ -19,7 +20,8 @@
        function's name, called or passed as a pointer, is an edge) gives
        what `main` in src/main.c reaches; the source role is what it reaches
        without entering src/target.c, the vault role without src/source.c;
-     - API actions become IAM actions as `<prefix>:<Action>`, except SQS's
+     - API actions become IAM actions as `<prefix>:<Action>` (CloudWatch's
+       endpoint prefix "monitoring" is IAM's "cloudwatch"), except SQS's
        *Batch calls, which IAM authorises as the single action
        (DeleteMessageBatch -> sqs:DeleteMessage);
      - actions a call needs besides its own (IAM "dependent actions") are
@@ -58,7 +60,7 @@ ROLES = {
 # Services whose actions must be exactly what the code calls (no extras, no
 # wildcards). KMS is used only through RDS, so its actions are checked for
 # presence only.
-STRICT_SERVICES = ("rds", "sqs", "sns", "sts")
+STRICT_SERVICES = ("rds", "sqs", "sns", "sts", "cloudwatch")
 
 
 class Results:
@@ -234,10 +236,14 @@ JSON_TARGET = re.compile(r"\"(?:Amazon|AWS)[A-Za-z0-9]*\.([A-Z][A-Za-z0-9]*)\"")
 SERVICE = re.compile(r"\bob_aws_(?:query|json)\s*\(\s*[^,]+,\s*\"([a-z0-9-]+)\"")
 
 
+# Endpoint prefixes (what ob_aws_query() is given) whose IAM prefix differs.
+IAM_PREFIX = {"monitoring": "cloudwatch"}
+
+
 def iam_action(service, api):
     if service == "sqs" and api.endswith("Batch"):
         api = api[:-len("Batch")]
-    return "%s:%s" % (service, api)
+    return "%s:%s" % (IAM_PREFIX.get(service, service), api)
 
 
 class Code:
@@ -463,7 +469,7 @@ def main():
     # 2. actions derived from the code
     code = Code(root)
     res.check("action derivation", code.problems)
-    for f in ("src/rds.c", "src/sqs.c", "src/sns.c", "src/sts.c"):
+    for f in ("src/rds.c", "src/sqs.c", "src/sns.c", "src/sts.c", "src/cloudwatch.c"):
         res.check("%s yields actions" % f,
                   [] if code.service_files.get(f) else ["no AWS action found in %s" % f])
     derived = {}

@@ -671,6 +671,8 @@ def main():
     suite.addTests(loader.loadTestsFromModule(test_notify))
     import test_ctl  # noqa: E402  (offsite-backupctl on a live database)
     suite.addTests(loader.loadTestsFromModule(test_ctl))
+    import test_metrics  # noqa: E402  (the metrics file and CloudWatch)
+    suite.addTests(loader.loadTestsFromModule(test_metrics))
     with Emulator(copy_delay=0) as emu:
         EMU = emu
         result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout,
