@@ -536,6 +536,57 @@ START_TEST(test_retry_throttling_then_ok)
 }
 END_TEST
 
+/* The per-action table behind the metrics: calls once per call, retries
+ * per extra attempt, errors per failed call, JSON actions by their target's
+ * operation; past the table's size, "other". */
+START_TEST(test_action_stats)
+{
+	const struct ob_aws_action_stats *as;
+	struct ob_aws_params p;
+	struct ob_xml_doc *doc = NULL;
+	struct ob_error err;
+	json_t *ret = NULL;
+	char *thr = ob_test_load_response("rds_error_throttling.xml", NULL);
+	char action[32];
+	size_t n, i;
+
+	ob_http_fake_push(&fake, 400, thr, NULL);
+	ob_http_fake_push(&fake, 200, OK_XML, NULL);
+	ck_assert_int_eq(call_rds(&err), 0);
+	ob_http_fake_push(&fake, 400, thr, NULL);
+	ob_http_fake_push(&fake, 400, thr, NULL);
+	ob_http_fake_push(&fake, 400, thr, NULL);
+	ck_assert_int_eq(call_rds(&err), -1);
+	ob_http_fake_push(&fake, 200, "{}", NULL);
+	ck_assert_int_eq(ob_aws_json(aws, "sqs", "AmazonSQS.ReceiveMessage", NULL, &ret, &err), 0);
+	json_decref(ret);
+	n = ob_aws_get_action_stats(aws, &as);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(as[0].service, "rds");
+	ck_assert_str_eq(as[0].action, "DescribeDBSnapshots");
+	ck_assert_uint_eq(as[0].calls, 2);
+	ck_assert_uint_eq(as[0].retries, 3);
+	ck_assert_uint_eq(as[0].errors, 1);
+	ck_assert_str_eq(as[1].service, "sqs");
+	ck_assert_str_eq(as[1].action, "ReceiveMessage");
+	ck_assert_uint_eq(as[1].calls, 1);
+	/* 40 more actions: the table holds OB_AWS_ACTIONS_MAX, the last "other". */
+	for (i = 0; i < 40; i++) {
+		snprintf(action, sizeof(action), "Action%zu", i);
+		ob_aws_params_init(&p, action, "2014-10-31");
+		ob_http_fake_push(&fake, 200, OK_XML, NULL);
+		ck_assert_int_eq(ob_aws_query(aws, "rds", &p, &doc, &err), 0);
+		ob_xml_free(doc);
+		ob_aws_params_clear(&p);
+	}
+	n = ob_aws_get_action_stats(aws, &as);
+	ck_assert_uint_eq(n, OB_AWS_ACTIONS_MAX);
+	ck_assert_str_eq(as[n - 1].action, "other");
+	ck_assert_uint_eq(as[n - 1].calls, 40 - (OB_AWS_ACTIONS_MAX - 3));
+	free(thr);
+}
+END_TEST
+
 START_TEST(test_retry_transport_then_ok)
 {
 	struct ob_error err;
@@ -1332,6 +1383,7 @@ Suite *ob_suite_aws(void)
 	tcase_add_checked_fixture(retry, setup, teardown);
 	tcase_add_test(retry, test_retry_503_then_ok);
 	tcase_add_test(retry, test_retry_throttling_then_ok);
+	tcase_add_test(retry, test_action_stats);
 	tcase_add_test(retry, test_retry_transport_then_ok);
 	tcase_add_test(retry, test_backoff_options_used);
 	tcase_add_test(retry, test_validation_error_not_retried);

@@ -101,6 +101,8 @@ static const size_t string_fields[] = {
 	offsetof(struct ob_config, exclude_db), offsetof(struct ob_config, require_tag),
 	offsetof(struct ob_config, import_kms_key),
 	offsetof(struct ob_config, allowed_source_accounts),
+	offsetof(struct ob_config, metrics_file),
+	offsetof(struct ob_config, cloudwatch_namespace),
 };
 
 static const char *str_at(const struct ob_config *c, size_t off)
