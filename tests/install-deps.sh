@@ -17,6 +17,12 @@ libexpat1-dev libsystemd-dev libsqlite3-dev check openssl"
 # dpkg-buildpackage, dh, lintian, systemd-analyze, and the package's own
 # dependency adduser.
 PKGS="$PKGS dpkg-dev debhelper lintian systemd adduser"
+# The libFuzzer harnesses (make fuzz, make fuzz-regress): clang and its
+# fuzzer and sanitizer runtimes.
+PKGS="$PKGS clang libclang-rt-14-dev"
+# The reliability campaigns (make check, make soak): valgrind memcheck, and
+# mkfs.ext4/fsck for the disk campaign's loop-mounted filesystem.
+PKGS="$PKGS valgrind e2fsprogs"
 
 missing=""
 for p in $PKGS; do
