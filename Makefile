@@ -3,8 +3,11 @@
 #   make            build offsite-backupd, offsite-backupctl and test tools
 #   make deps       install the Debian build and test dependencies (quick no-op
 #                   when present)
-#   make check      unit tests, the SigV4 suite and the emulator integration
-#                   tests (SANITIZE=1: the same under AddressSanitizer+UBSan)
+#   make check      unit tests, the SigV4 suite, the emulator integration
+#                   tests and the short reliability campaigns (SANITIZE=1: the
+#                   same under AddressSanitizer+UBSan)
+#   make soak       the long reliability campaigns (docs/reliability.md)
+#   make fuzz       the libFuzzer harnesses, FUZZ_SECONDS each
 #   make bench      print `bench <name> <value> <unit>` figures
 #   make demo       run the main job end to end on the local emulator
 #   make install    honours DESTDIR and PREFIX
@@ -144,7 +147,7 @@ ALL_OBJS := $(call objs,$(LIB_SRCS) $(DAEMON_SRCS) $(CTL_SRCS) $(TEST_SRCS) \
 	$(SUITE_SRCS) $(PROBE_SRCS) $(BENCH_SRCS))
 
 .PHONY: all deps check unit sigv4-suite integration docs-test bench demo install clean \
-	deb package-test
+	deb package-test reliability soak
 .DEFAULT_GOAL := all
 
 all: $(DAEMON) $(CTL) $(SUITE) $(PROBE) $(BENCH)
@@ -189,8 +192,16 @@ $(TESTS): $(call objs,$(TEST_SRCS)) $(LIB)
 deps:
 	@sh tests/install-deps.sh
 
+# CAMPAIGNS=0 leaves out the reliability campaigns and the fuzz regression
+# inputs (CI's AddressSanitizer pass: the campaigns ran in the plain pass,
+# and the fuzzers are built with ASan anyway).
+CAMPAIGNS  ?= 1
+ifeq ($(CAMPAIGNS),1)
+CHECK_CAMPAIGNS := reliability fuzz-regress
+endif
+
 check: deps
-	$(MAKE) unit sigv4-suite integration docs-test
+	$(MAKE) unit sigv4-suite integration docs-test $(CHECK_CAMPAIGNS)
 
 # Every JSON block in the docs parses; the IAM policies name exactly the
 # API actions the code calls.
@@ -206,6 +217,15 @@ sigv4-suite: $(SUITE)
 integration: $(DAEMON) $(CTL) $(PROBE)
 	$(PYTHON) tests/emulator/selftest.py
 	$(PYTHON) tests/integration/run.py --build $(BUILD)
+
+# The crash, wire-fault, disk, two-sources and memory campaigns
+# (docs/reliability.md): short forms here, long ones in `make soak`.
+reliability: all
+	SANITIZE=$(SANITIZE) PYTHON=$(PYTHON) sh tests/reliability/run.sh $(BUILD)
+
+soak: deps
+	$(MAKE) all
+	SANITIZE=$(SANITIZE) PYTHON=$(PYTHON) sh tests/reliability/run.sh $(BUILD) --soak
 
 bench: deps $(BENCH) $(DAEMON)
 	@sh tests/bench/run.sh $(BUILD)
@@ -259,6 +279,9 @@ package-test: deb
 	@sh tests/package/run.sh $(BUILD)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
+
+# The libFuzzer harnesses (clang): make fuzz, fuzz-regress, fuzz-build.
+include tests/fuzz/fuzz.mk
 
 -include $(ALL_OBJS:.o=.d)

@@ -1269,3 +1269,29 @@ const char *ob_role_name(enum ob_role role)
 	}
 	return "unknown";
 }
+
+bool ob_config_account_listed(const char *list, const char *account)
+{
+	size_t n = strlen(account);
+	const char *p = list ? list : "";
+
+	if (n == 0)
+		return false;
+	while (*p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		while (len > 0 && *p == ' ') {
+			p++;
+			len--;
+		}
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		if (len == n && memcmp(p, account, n) == 0)
+			return true;
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	return false;
+}

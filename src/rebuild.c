@@ -53,32 +53,6 @@ int ob_rebuild_state(enum ob_role role, const char *status, enum ob_job_state *r
 	return 0;
 }
 
-/* Is account in the comma-separated list (as the configuration stores it:
- * "a,b", blanks tolerated)? */
-static bool listed(const char *list, const char *account)
-{
-	size_t n = strlen(account);
-	const char *p = list ? list : "";
-
-	while (*p != '\0') {
-		const char *e = strchr(p, ',');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-
-		while (len > 0 && *p == ' ') {
-			p++;
-			len--;
-		}
-		while (len > 0 && p[len - 1] == ' ')
-			len--;
-		if (len == n && memcmp(p, account, n) == 0)
-			return true;
-		if (e == NULL)
-			break;
-		p = e + 1;
-	}
-	return false;
-}
-
 /* The tags the job keeps for its copy (struct ob_job source_tags): the
  * source's own tags on the source (the copy carries them), our provenance
  * tags on the vault; the job tag never (the daemon adds it). */
@@ -213,7 +187,7 @@ int ob_rebuild_job(const struct ob_rebuild_scope *sc, const struct ob_rds_snapsh
 	if (vault && acct == NULL)
 		return skip(err, "no %s tag", OB_TAG_SOURCE_ACCOUNT);
 	if (vault && (strcmp(ref.account, sc->account) == 0 ||
-		      !listed(sc->allowed_sources, ref.account)))
+		      !ob_config_account_listed(sc->allowed_sources, ref.account)))
 		return skip(err, "source account %s is not in allowed_source_accounts",
 			    ref.account);
 	if (ob_rebuild_state(sc->role, copy->status, &state) < 0)

@@ -13,6 +13,8 @@
  * names), and a name this build does not know is an error on read, never
  * silently mapped. Statements are prepared once at open and reused.
  */
+/* O_TMPFILE (fs_fault). */
+#define _GNU_SOURCE
 #include "ob/store.h"
 
 #include <errno.h>
@@ -212,22 +214,47 @@ static void mark_fault(struct ob_error *err, enum ob_store_fault fault)
  * classify() cannot place is checked against the filesystem itself: one
  * the kernel has made read-only (ext4 errors=remount-ro) answers writes
  * with EROFS, which SQLite reports as a plain "disk I/O error". */
+/* Does the filesystem holding path refuse to create a file (EROFS)? */
+static bool tmpfile_refused(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		return false;
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return errno == EROFS;
+}
+
 static enum ob_store_fault fs_fault(const char *path)
 {
 	struct statvfs sv;
 
 	if (statvfs(path, &sv) == 0 && sv.f_bavail == 0)
 		return OB_STORE_FAULT_FULL;
-	/* access() asks the kernel whether a write would be refused without
-	 * opening the file: a descriptor of the database opened and closed
-	 * here would drop every POSIX lock this process holds on it (SQLite's
+	/* Never open the database file itself: closing a descriptor of it
+	 * would drop every POSIX lock this process holds on it (SQLite's
 	 * among them), and another process could then delete the WAL under
-	 * the live connection. The kernel answers EROFS whatever made the
-	 * filesystem read-only (ext4's errors=remount-ro included). */
-	if (access(path, W_OK) == 0)
-		return OB_STORE_FAULT_OTHER;
-	return errno == EROFS || errno == EACCES || errno == EPERM ? OB_STORE_FAULT_READONLY
-								   : OB_STORE_FAULT_OTHER;
+	 * the live connection. access() sees a read-only mount or missing
+	 * permission; ext4's emergency read-only state (errors=remount-ro)
+	 * is ext4's own and shows only to a write inside the filesystem: an
+	 * unnamed O_TMPFILE in the database's directory, which leaves nothing
+	 * behind. */
+	if (access(path, W_OK) < 0)
+		return errno == EROFS || errno == EACCES || errno == EPERM
+			       ? OB_STORE_FAULT_READONLY : OB_STORE_FAULT_OTHER;
+	return tmpfile_refused(path) ? OB_STORE_FAULT_READONLY : OB_STORE_FAULT_OTHER;
 }
 
 /* -1 + err for a failed SQLite call, with the path and SQLite's message,

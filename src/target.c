@@ -66,31 +66,6 @@ static int64_t now_ms(const struct ob_target *t)
 	return ob_jobs_now(&t->jobs);
 }
 
-/* Is account in the comma-separated list? */
-static bool account_allowed(const char *list, const char *account)
-{
-	size_t n = strlen(account);
-	const char *p = list;
-
-	while (*p != '\0') {
-		const char *e = strchr(p, ',');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-
-		while (len > 0 && *p == ' ') {
-			p++;
-			len--;
-		}
-		while (len > 0 && p[len - 1] == ' ')
-			len--;
-		if (len == n && memcmp(p, account, n) == 0)
-			return true;
-		if (e == NULL)
-			break;
-		p = e + 1;
-	}
-	return false;
-}
-
 static void format_time(int64_t unix_s, char out[32])
 {
 	time_t tt = (time_t)unix_s;
@@ -398,7 +373,7 @@ static int take(struct ob_target *t, const struct ob_sqs_message *m, bool *ret_d
 	}
 	memset(&snap, 0, sizeof(snap));
 	*ret_done = true;
-	if (!account_allowed(cfg->allowed_source_accounts, a.source_account)) {
+	if (!ob_config_account_listed(cfg->allowed_source_accounts, a.source_account)) {
 		snprintf(reason, sizeof(reason), "source account %s is not in "
 			 "allowed_source_accounts", a.source_account);
 		rc = reject(t, m, a.snapshot_arn, reason, err);
@@ -875,7 +850,7 @@ static int sweep(struct ob_target *t, struct ob_error *err)
 			    ob_ident_parse_snapshot_arn(snap->arn, &ref, &e) < 0 ||
 			    !ob_ident_is_own_copy_name(ref.name) ||
 			    strcmp(ref.region, cfg->region) != 0 ||
-			    !account_allowed(cfg->allowed_source_accounts, ref.account))
+			    !ob_config_account_listed(cfg->allowed_source_accounts, ref.account))
 				continue;
 			memset(&job, 0, sizeof(job));
 			if (ob_store_job_by_arn(t->jobs.store, snap->arn, &job, &e) == 0) {

@@ -1518,6 +1518,23 @@ START_TEST(test_import_key_alias_refused)
 }
 END_TEST
 
+/* The allow-list the vault and rebuild check source accounts against. */
+START_TEST(test_account_listed)
+{
+	ck_assert(ob_config_account_listed("111111111111", "111111111111"));
+	ck_assert(ob_config_account_listed("111111111111,222222222222", "222222222222"));
+	ck_assert(ob_config_account_listed(" 111111111111 , 222222222222 ", "111111111111"));
+	ck_assert(!ob_config_account_listed("111111111111,222222222222", "22222222222"));
+	ck_assert(!ob_config_account_listed("1111111111112", "111111111111"));
+	ck_assert(!ob_config_account_listed("11111111111", "111111111111"));
+	ck_assert(!ob_config_account_listed(",,", "111111111111"));
+	ck_assert(!ob_config_account_listed("", "111111111111"));
+	ck_assert(!ob_config_account_listed(NULL, "111111111111"));
+	ck_assert(!ob_config_account_listed("111111111111", ""));
+	ck_assert(!ob_config_account_listed(",,", ""));
+}
+END_TEST
+
 Suite *ob_suite_config(void)
 {
 	Suite *s = suite_create("config");
@@ -1552,6 +1569,7 @@ Suite *ob_suite_config(void)
 	tcase_add_test(tc, test_example_file);
 	tcase_add_test(tc, test_misc);
 	tcase_add_test(tc, test_null_diag_and_err);
+	tcase_add_test(tc, test_account_listed);
 	suite_add_tcase(s, tc);
 	return s;
 }

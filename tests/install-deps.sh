@@ -20,6 +20,12 @@ PKGS="$PKGS dpkg-dev debhelper lintian systemd adduser"
 # The metrics integration test parses the Prometheus text file with
 # prometheus_client's parser.
 PKGS="$PKGS python3-prometheus-client"
+# The libFuzzer harnesses (make fuzz, make fuzz-regress): clang and its
+# fuzzer and sanitizer runtimes.
+PKGS="$PKGS clang libclang-rt-14-dev"
+# The reliability campaigns (make check, make soak): valgrind memcheck, and
+# mkfs.ext4/fsck for the disk campaign's loop-mounted filesystem.
+PKGS="$PKGS valgrind e2fsprogs"
 
 missing=""
 for p in $PKGS; do

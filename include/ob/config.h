@@ -96,4 +96,9 @@ int ob_config_parse_duration(const char *s, int64_t *ret_ms);
 
 const char *ob_role_name(enum ob_role role);
 
+/* Is account one of the comma-separated list (as the configuration stores
+ * allowed_source_accounts; blanks around entries tolerated)? NULL or ""
+ * holds none. */
+bool ob_config_account_listed(const char *list, const char *account);
+
 #endif
