@@ -168,9 +168,10 @@ static const char *restart_only_change(const struct ob_config *old,
 
 /* Re-read the configuration file: a valid one replaces the reloadable
  * settings (log_level, metrics_file, cloudwatch_namespace, and the job
- * settings: filters, intervals, retention, copy slots, attempts); one that changes what is only read at
- * start-up (restart_only_change) is refused, and so is an invalid one,
- * reported line by line: the running configuration stays. */
+ * settings: filters, intervals, retention, copy slots, attempts); one that
+ * changes what is only read at start-up (restart_only_change) is refused,
+ * and so is an invalid one, reported line by line: the running
+ * configuration stays. */
 static void reload(struct running *r)
 {
 	struct ob_config *fresh;
