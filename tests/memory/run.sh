@@ -25,9 +25,13 @@ python=${PYTHON:-python3}
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
+# Not through a pipe: sh has no pipefail, and `| tee` would report tee's
+# status, not the campaign's.
 rc=0
-"$python" "$here/valgrind.py" --build "$build" $soak | tee "$tmp/vg.out" || rc=1
-"$python" "$here/bigdb.py" --build "$build" $soak | tee "$tmp/big.out" || rc=1
+"$python" "$here/valgrind.py" --build "$build" $soak >"$tmp/vg.out" || rc=1
+cat "$tmp/vg.out"
+"$python" "$here/bigdb.py" --build "$build" $soak >"$tmp/big.out" || rc=1
+cat "$tmp/big.out"
 vg=$(sed -n 's/^valgrind: \([0-9]* processes\) checked, \(.*\)$/\1, \2/p' "$tmp/vg.out" | tail -n 1)
 big=$(sed -n 's/^bigdb: 10000 jobs, \(.*\)$/\1/p' "$tmp/big.out" | tail -n 1)
 echo "memory: valgrind ${vg:-FAILED}; bigdb ${big:-FAILED}"
