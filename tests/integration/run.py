@@ -25,9 +25,11 @@ run every valgrind log is read (tests/memory/vglog.py): any error or leak
 fails the run.
 """
 import argparse
+import atexit
 import http.server
 import json
 import os
+import shutil
 import signal
 import ssl
 import subprocess
@@ -97,6 +99,20 @@ def install_valgrind(real_build, log_dir):
 REGION = "eu-central-1"
 
 
+_STATE_DIR = None
+
+
+def default_state_db():
+    """The state database of configurations that name none: in a directory
+    of this process's own (removed at exit), so that runs side by side, or
+    a database left by an older build, cannot meet."""
+    global _STATE_DIR
+    if _STATE_DIR is None:
+        _STATE_DIR = tempfile.mkdtemp(prefix="ob-it-state-")
+        atexit.register(shutil.rmtree, _STATE_DIR, True)
+    return os.path.join(_STATE_DIR, "offsite-backup-test.db")
+
+
 def config_text(emu, credentials="static", account="source", secret=None,
                 role="source", extra_aws="", queue_url=None, state_db=None,
                 daemon=None, source=None):
@@ -113,7 +129,7 @@ def config_text(emu, credentials="static", account="source", secret=None,
         f"role = {role}",
         f"region = {REGION}",
         f"queue_url = {queue_url}",
-        f"state_db = {state_db or '/tmp/offsite-backup-test.db'}",
+        f"state_db = {state_db or default_state_db()}",
     ]
     lines += [f"{k} = {v}".rstrip() for k, v in (daemon or {}).items()]
     lines += [
