@@ -27,16 +27,10 @@
 #include "ob/ident.h"
 #include "ob/jobs.h"
 
-/* The vault's own provenance tags besides ob/ident.h's (target.c writes
- * them; the names are part of the copies already in AWS). */
-#define TAG_SOURCE_TIME "offsite-backup:source-time"
-#define TAG_DB          "offsite-backup:db"
-#define TAG_PREFIX      "offsite-backup:"
+/* Every tag of ours starts so (ob/ident.h). */
+#define TAG_PREFIX "offsite-backup:"
 
 #define ORIGIN "rebuild"
-
-/* Seconds a vault tag's time may differ from RDS's (target.c's CLAIM_SKEW). */
-#define CLAIM_SKEW_S 300
 
 int ob_rebuild_state(enum ob_role role, const char *status, enum ob_job_state *ret)
 {
@@ -108,21 +102,21 @@ static int vault_time(const struct ob_rds_snapshot *copy, const char *tag, int64
 		return 0;
 	}
 	if (ob_clock_parse_iso8601(tag, &t) < 0) {
-		snprintf(why, size, "%s tag %.40s is not a time", TAG_SOURCE_TIME, tag);
+		snprintf(why, size, "%s tag %.40s is not a time", OB_TAG_SOURCE_TIME, tag);
 		return -1;
 	}
 	if (copy->original_create_time != 0) {
-		if (llabs(t - copy->original_create_time) > CLAIM_SKEW_S) {
+		if (llabs(t - copy->original_create_time) > OB_CLAIM_SKEW_S) {
 			snprintf(why, size, "%s tag %.40s disagrees with the time RDS reports",
-				 TAG_SOURCE_TIME, tag);
+				 OB_TAG_SOURCE_TIME, tag);
 			return -1;
 		}
 		*ret_s = copy->original_create_time;
 		return 0;
 	}
-	if (t > copy->create_time + CLAIM_SKEW_S || t < copy->create_time - 86400) {
+	if (t > copy->create_time + OB_CLAIM_SKEW_S || t < copy->create_time - 86400) {
 		snprintf(why, size, "%s tag %.40s is not within the day before the copy was made",
-			 TAG_SOURCE_TIME, tag);
+			 OB_TAG_SOURCE_TIME, tag);
 		return -1;
 	}
 	*ret_s = t;
@@ -144,7 +138,7 @@ int ob_rebuild_job(const struct ob_rebuild_scope *sc, const struct ob_rds_snapsh
 	const char *job_tag = ob_rds_snapshot_tag(copy, OB_TAG_JOB);
 	const char *arn = ob_rds_snapshot_tag(copy, OB_TAG_SOURCE_ARN);
 	const char *acct = ob_rds_snapshot_tag(copy, OB_TAG_SOURCE_ACCOUNT);
-	const char *db_tag = ob_rds_snapshot_tag(copy, TAG_DB);
+	const char *db_tag = ob_rds_snapshot_tag(copy, OB_TAG_DB);
 	bool vault = sc->role == OB_ROLE_TARGET, oom = false;
 	int64_t when = 0;
 	char why[200];
@@ -195,9 +189,9 @@ int ob_rebuild_job(const struct ob_rebuild_scope *sc, const struct ob_rds_snapsh
 	if (copy->db_id == NULL || copy->db_id[0] == '\0')
 		return skip(err, "RDS reports no database for it");
 	if (vault && db_tag != NULL && strcmp(db_tag, copy->db_id) != 0)
-		return skip(err, "%s tag %.64s disagrees with RDS's database %.64s", TAG_DB, db_tag,
+		return skip(err, "%s tag %.64s disagrees with RDS's database %.64s", OB_TAG_DB, db_tag,
 			    copy->db_id);
-	if (vault && vault_time(copy, ob_rds_snapshot_tag(copy, TAG_SOURCE_TIME), &when, why,
+	if (vault && vault_time(copy, ob_rds_snapshot_tag(copy, OB_TAG_SOURCE_TIME), &when, why,
 				sizeof(why)) < 0)
 		return skip(err, "%s", why);
 	if (!vault)

@@ -30,13 +30,10 @@
 #define BATCH_JOBS   100
 #define MAX_BATCH    OB_JOBS_MAX_BATCH
 #define FUTURE_SKEW  3600           /* seconds a snapshot_time may lie ahead */
-#define CLAIM_SKEW   300            /* seconds a claimed time may exceed RDS's */
 #define BACKOFF_MAX_S 900           /* longest wait for a share to show */
 #define TAG_VALUE_MAX 256
 
 #define OB_TAG_SOURCE_SNAPSHOT "offsite-backup:source-snapshot"
-#define OB_TAG_SOURCE_TIME     "offsite-backup:source-time"
-#define OB_TAG_DB              "offsite-backup:db"
 
 /* A database's RPO state: breached or not, so the alert is raised once. */
 struct rpo_entry {
@@ -462,7 +459,7 @@ static int take(struct ob_target *t, const struct ob_sqs_message *m, bool *ret_d
 		rc = reject(t, m, a.snapshot_arn, reason, err);
 		goto out;
 	}
-	if (truth == 0 || a.snapshot_time > truth + CLAIM_SKEW) {
+	if (truth == 0 || a.snapshot_time > truth + OB_CLAIM_SKEW_S) {
 		snprintf(reason, sizeof(reason), "announced snapshot_time is after the time RDS "
 			 "reports for the snapshot");
 		rc = reject(t, m, a.snapshot_arn, reason, err);

@@ -20,6 +20,14 @@
 #define OB_TAG_SOURCE_ARN     "offsite-backup:source-arn"
 #define OB_TAG_JOB            "offsite-backup:job"
 #define OB_TAG_SOURCE_ACCOUNT "offsite-backup:source-account"
+/* On vault copies only: a mirror of the database and the time RDS reported
+ * for the shared snapshot (retention and the RPO watch go by those). */
+#define OB_TAG_SOURCE_TIME    "offsite-backup:source-time"
+#define OB_TAG_DB             "offsite-backup:db"
+
+/* Seconds a claimed (announced or tagged) snapshot time may differ from the
+ * time RDS reports. */
+#define OB_CLAIM_SKEW_S 300
 
 /* Export copies are named OB_COPY_PREFIX + <name> + "-" + 12 hex digits. */
 #define OB_COPY_PREFIX "ob-"
