@@ -27,6 +27,7 @@
 #include "ob/ctl.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1451,8 +1452,45 @@ static void rebuild_print(struct ctl *c, const struct ob_config *cfg, const char
 
 /* The whole configuration is needed here (credentials, role, region, the
  * vault's allowed accounts), so it is read apart from load_config(). */
+/* Set by SIGINT, SIGTERM and SIGHUP while rebuild runs: the AWS call in
+ * flight is cancelled, rebuild fails and removes its temporary files. */
+static volatile sig_atomic_t rebuild_stop;
+
+static void rebuild_on_signal(int sig)
+{
+	(void)sig;
+	rebuild_stop = 1;
+}
+
+/* Catch the signals that end a terminal command (old[] keeps what was
+ * there, for rebuild_signals_restore). */
+static void rebuild_signals_catch(struct sigaction old[3])
+{
+	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	int i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = rebuild_on_signal;
+	sigemptyset(&sa.sa_mask);
+	rebuild_stop = 0;
+	for (i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+}
+
+static void rebuild_signals_restore(const struct sigaction old[3])
+{
+	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	int i;
+
+	for (i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+}
+
 static int cmd_rebuild(struct ctl *c)
 {
+	struct ob_client_options copt = { .stop = &rebuild_stop };
+	struct sigaction old_sa[3];
 	const char *path = c->config_path ? c->config_path : DEFAULT_CONFIG;
 	struct ob_buf diag = OB_BUF_INIT;
 	struct ob_rebuild_report report;
@@ -1479,7 +1517,9 @@ static int cmd_rebuild(struct ctl *c)
 		fail(c, "out of memory");
 		goto out;
 	}
-	if (ob_session_open(&client, cfg, NULL, &id, &err) < 0) {
+	rebuild_signals_catch(old_sa);
+	if (ob_session_open(&client, cfg, &copt, &id, &err) < 0) {
+		rebuild_signals_restore(old_sa);
 		fail(c, "%s", err.message);
 		goto out;
 	}
@@ -1487,9 +1527,14 @@ static int cmd_rebuild(struct ctl *c)
 	sc.account = id.account;
 	sc.region = cfg->region;
 	sc.allowed_sources = cfg->allowed_source_accounts;
-	if (ob_rebuild_run(&sc, client.aws, c->state_db, c->now_ms, &report, &err) < 0) {
+	rc = ob_rebuild_run(&sc, client.aws, c->state_db, c->now_ms, &report, &err);
+	rebuild_signals_restore(old_sa);
+	if (rc < 0) {
+		rc = OB_CTL_EXIT_FAILURE;
 		/* Local trouble reads best as is; an AWS error with its code. */
-		if (err.kind == OB_ERR_CONFLICT || err.kind == OB_ERR_IO ||
+		if (err.kind == OB_ERR_CANCELLED)
+			fail(c, "rebuild: interrupted; nothing was written");
+		else if (err.kind == OB_ERR_CONFLICT || err.kind == OB_ERR_IO ||
 		    err.kind == OB_ERR_INVALID)
 			fail(c, "rebuild: %s", err.message);
 		else

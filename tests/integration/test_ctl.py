@@ -123,3 +123,28 @@ class TestCtl(SourceCase):
         self.start_daemon()
         self.wait_announced([done, slow])
         self.assert_exported(slow)
+
+    def test_rebuild_interrupted_leaves_nothing_behind(self):
+        """Ctrl-C while rebuild waits on AWS (a stalled DescribeDBSnapshots):
+        it stops within seconds, exit 1, says nothing was written, and leaves
+        neither a database nor its temporary files in the directory."""
+        self.config()
+        self.emu.inject("rds", "DescribeDBSnapshots", "stall", seconds=30, count=1)
+        ctl = [os.path.join(R.BUILD, "offsite-backupctl"), "--config", self.config_path]
+        before = set(os.listdir(os.path.dirname(self.state_db)))
+        proc = subprocess.Popen(ctl + ["rebuild"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        # Interrupt once the stalled listing is in flight (the emulator saw it).
+        self.wait_until(lambda: self.emu.count("rds", "DescribeDBSnapshots") > 0, 20,
+                        "rebuild to list the snapshots")
+        proc.send_signal(2)  # SIGINT, as Ctrl-C
+        try:
+            out, errs = proc.communicate(timeout=R.scaled(10))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            self.fail("rebuild did not stop within 10 s of SIGINT")
+        self.assertEqual(proc.returncode, 1, errs)
+        self.assertIn("interrupted", errs)
+        self.assert_no_secret(out, errs)
+        self.assertEqual(set(os.listdir(os.path.dirname(self.state_db))), before)
