@@ -79,6 +79,7 @@ LIB_SRCS := \
 	src/sqs.c \
 	src/rds.c \
 	src/sns.c \
+	src/alert.c \
 	src/cloudwatch.c \
 	src/config.c \
 	src/log.c \
@@ -127,7 +128,8 @@ TEST_SRCS := \
 	tests/check_ctl.c \
 	tests/check_rebuild.c \
 	tests/check_daemon.c \
-	tests/check_metrics.c
+	tests/check_metrics.c \
+	tests/check_alert.c
 
 SUITE_SRCS := tests/sigv4_suite.c
 PROBE_SRCS := tests/integration/ob_probe.c

@@ -134,6 +134,10 @@ static const struct key_def keys[] = {
 	  KR_BOTH,   KN_OPTIONAL, false, F(metrics_file),          0, 0, NULL, NULL },
 	{ "daemon", "cloudwatch_namespace",  KT_NAMESPACE,    "",
 	  KR_BOTH,   KN_OPTIONAL, false, F(cloudwatch_namespace),  0, 0, NULL, NULL },
+	{ "daemon", "alert_topic_arn",       KT_ARN,          "",
+	  KR_BOTH,   KN_OPTIONAL, false, F(alert_topic_arn),       0, 0, "sns", NULL },
+	{ "daemon", "alert_after",           KT_DURATION,     "5m",
+	  KR_BOTH,   KN_OPTIONAL, false, F(alert_after_ms),        0, DMAX, NULL, NULL },
 
 	{ "aws",    "credentials",           KT_ENUM,         "instance",
 	  KR_BOTH,   KN_OPTIONAL, false, F(credentials),           0, 0, NULL, creds_names },

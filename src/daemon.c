@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <systemd/sd-daemon.h>
 
 #include "ob/fsm.h"
 #include "ob/log.h"
+#include "ob/rds.h"
 #include "ob/store.h"
 
 #define PAUSE_MIN_MS 1000
@@ -26,12 +28,161 @@ struct loop {
 	int64_t pause_ms;        /* current pause after a failure; 0 = healthy */
 	char status[512];        /* last STATUS= sent */
 	char last_problem[300];  /* last logged failure, to log changes only */
+	int64_t creds_since_ms;  /* first of a run of refused credentials; 0 = none */
+	int64_t queue_since_ms;  /* first of a run of failed receives; 0 = none */
+	int64_t next_quota_ms;   /* next look at the snapshot quota */
+	bool quota_warned;       /* its look-up failed and was logged */
 };
 
 static bool stopping(const struct loop *l)
 {
 	return *l->opt->stop != 0;
 }
+
+/* ---- the loop's own alerts ------------------------------------------------ */
+
+/* Raise the credentials or queue alert once its run of failures has
+ * lasted alert_after. */
+static void degraded(struct loop *l, const char *key, int64_t since, const char *what,
+		     const struct ob_error *err)
+{
+	struct ob_alerts *a = l->opt->alerts;
+	char text[1536], line[600], when[32];
+	int64_t now = l->clock->now_ms(l->clock->ctx);
+	bool creds = strcmp(key, "credentials") == 0;
+	time_t tt = (time_t)(since / 1000);
+	struct tm tm;
+	json_t *d;
+
+	if (!ob_alerts_enabled(a) || ob_alerts_active(a, key) ||
+	    now - since < ob_alerts_after_ms(a))
+		return;
+	if (gmtime_r(&tt, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	ob_error_str(err, line, sizeof(line));
+	if (creds)
+		snprintf(text, sizeof(text),
+			 "AWS has refused this daemon's credentials since %s (%s: %s). Nothing is "
+			 "copied meanwhile; nothing is lost either (messages stay in the queue, "
+			 "jobs in the state database).\n\n"
+			 "What to do: check the instance role (or [aws] credentials), the instance's "
+			 "clock, and that the keys are neither expired nor deleted; then watch "
+			 "journalctl -u offsite-backup.", when, what, line);
+	else
+		snprintf(text, sizeof(text),
+			 "The daemon has not been able to receive from its queue since %s (%s: %s). "
+			 "No new snapshot or announcement is picked up meanwhile; jobs already "
+			 "known go on.\n\n"
+			 "What to do: check queue_url, the queue's existence and policy, "
+			 "sqs:ReceiveMessage in the role's policy and the network path to SQS; "
+			 "then watch journalctl -u offsite-backup.", when, what, line);
+	d = json_object();
+	ob_alert_set(d, "failing_since", when);
+	ob_alert_set(d, "operation", what);
+	ob_alert_set(d, "error_code", err->aws_code);
+	ob_alert_set(d, "error_message", err->message);
+	ob_alert_set(d, "error_kind", ob_error_kind_name(err->kind));
+	if (err->http_status > 0)
+		json_object_set_new(d, "http_status", json_integer(err->http_status));
+	json_object_set_new(d, "alert_after_seconds", json_integer(ob_alerts_after_ms(a) / 1000));
+	ob_alerts_raise(a, &(struct ob_alert){ key, key,
+			creds ? "AWS credentials refused" : "queue unreachable", text, d, false });
+	json_decref(d);
+}
+
+/* A failure in the loop: start or extend the run it belongs to. */
+static void note_failure(struct loop *l, const char *what, const struct ob_error *err,
+			 bool receiving)
+{
+	int64_t now = l->clock->now_ms(l->clock->ctx);
+
+	if (ob_alert_creds_error(err)) {
+		if (l->creds_since_ms == 0)
+			l->creds_since_ms = now;
+		degraded(l, "credentials", l->creds_since_ms, what, err);
+	} else if (receiving) {
+		if (l->queue_since_ms == 0)
+			l->queue_since_ms = now;
+		degraded(l, "queue", l->queue_since_ms, what, err);
+	}
+	ob_alerts_flush(l->opt->alerts);
+}
+
+/* A message batch came in: the credentials and the queue work. */
+static void receive_ok(struct loop *l)
+{
+	l->creds_since_ms = 0;
+	l->queue_since_ms = 0;
+	ob_alerts_clear(l->opt->alerts, "credentials",
+			"AWS accepts the daemon's credentials again.");
+	ob_alerts_clear(l->opt->alerts, "queue", "The daemon receives from its queue again.");
+}
+
+/* One quota against OB_DAEMON_QUOTA_PERCENT. */
+static void quota_one(struct loop *l, const struct ob_rds_quota *q, const char *what)
+{
+	struct ob_alerts *a = l->opt->alerts;
+	char key[64], text[1536], summary[128];
+	json_t *d;
+
+	snprintf(key, sizeof(key), "quota:%s", q->name);
+	if (!q->found)
+		return;
+	if (q->max <= 0 || q->used * 100 < q->max * OB_DAEMON_QUOTA_PERCENT) {
+		snprintf(text, sizeof(text), "The %s quota is below %d %% again: %lld of %lld "
+			 "used.", what, OB_DAEMON_QUOTA_PERCENT, q->used, q->max);
+		ob_alerts_clear(a, key, text);
+		return;
+	}
+	if (ob_alerts_active(a, key))
+		return;
+	snprintf(summary, sizeof(summary), "RDS %s quota at %lld of %lld", what, q->used, q->max);
+	snprintf(text, sizeof(text),
+		 "This account has used %lld of its %lld %s (RDS quota %s). When none is left, "
+		 "every snapshot copy (export copies on a source, vault copies on the vault) "
+		 "fails with SnapshotQuotaExceeded and waits: backups stop.\n\n"
+		 "What to do: delete manual snapshots that are no longer needed, shorten "
+		 "retention (export_copy_retention on a source, keep_* on the vault), or ask for "
+		 "a higher quota in Service Quotas (Amazon RDS).",
+		 q->used, q->max, what, q->name);
+	d = json_object();
+	ob_alert_set(d, "quota", q->name);
+	json_object_set_new(d, "used", json_integer(q->used));
+	json_object_set_new(d, "max", json_integer(q->max));
+	json_object_set_new(d, "threshold_percent", json_integer(OB_DAEMON_QUOTA_PERCENT));
+	ob_alerts_raise(a, &(struct ob_alert){ key, "quota", summary, text, d, false });
+	json_decref(d);
+}
+
+/* Look at the manual snapshot quotas when due (both roles make manual
+ * snapshots: export copies and vault copies). A failed look-up is logged
+ * once and tried again at the next interval: it never stops the loop. */
+static void quota_watch(struct loop *l)
+{
+	struct ob_rds_quota q[2] = { { "ManualSnapshots", false, 0, 0 },
+				     { "ManualClusterSnapshots", false, 0, 0 } };
+	int64_t now = l->clock->now_ms(l->clock->ctx);
+	struct ob_error err;
+	char line[600];
+
+	if (!ob_alerts_enabled(l->opt->alerts) || now < l->next_quota_ms)
+		return;
+	l->next_quota_ms = now + (l->opt->quota_every_ms > 0 ? l->opt->quota_every_ms
+							     : OB_DAEMON_QUOTA_EVERY_MS);
+	if (ob_rds_account_quotas(l->opt->client->aws, q, 2, &err) < 0) {
+		if (err.kind != OB_ERR_CANCELLED && !l->quota_warned)
+			ob_log(OB_LOG_WARNING, "cannot read the RDS snapshot quotas "
+			       "(rds:DescribeAccountAttributes): %s; trying again later",
+			       ob_error_str(&err, line, sizeof(line)));
+		l->quota_warned = err.kind != OB_ERR_CANCELLED;
+		return;
+	}
+	l->quota_warned = false;
+	quota_one(l, &q[0], "manual DB snapshots");
+	quota_one(l, &q[1], "manual DB cluster snapshots");
+}
+
+/* ---- the loop ------------------------------------------------------------- */
 
 /* Log a failure once (until it changes or things recover) and pause with
  * a doubling delay; a stop request cuts the pause short. */
@@ -121,6 +272,7 @@ static int problem(struct loop *l, const char *what, const struct ob_error *err,
 		ob_error_prefix(fatal, "%s", what);
 		return -1;
 	}
+	note_failure(l, what, err, false);
 	trouble(l, what, err);
 	return 0;
 }
@@ -140,6 +292,10 @@ static int turn(struct loop *l, struct ob_error *fatal)
 		return 1;
 	if (l->opt->report != NULL)
 		l->opt->report(l->opt->report_ctx);
+	ob_alerts_flush(l->opt->alerts);
+	quota_watch(l);
+	if (stopping(l))
+		return 1;
 	if (role->run(role->ctx, &next, &err) < 0) {
 		/* Cancelled without a stop: a reload cut a read short; the
 		 * next turn applies it and does the work again. */
@@ -148,15 +304,19 @@ static int turn(struct loop *l, struct ob_error *fatal)
 		return problem(l, "jobs", &err, fatal);
 	}
 	send_status(l);
+	/* What the work raised or cleared goes out now, not after the poll. */
+	ob_alerts_flush(l->opt->alerts);
 	if (stopping(l))
 		return 1;
 	if (ob_sqs_receive(l->opt->client->aws, l->queue_url, 10, wait_seconds(l, next), 0,
 			   &batch, &err) < 0) {
 		if (err.kind == OB_ERR_CANCELLED)
 			return stopping(l) ? 1 : 0;
+		note_failure(l, "ReceiveMessage", &err, true);
 		trouble(l, "receiving from the queue", &err);
 		return 0;
 	}
+	receive_ok(l);
 	if (batch.n > 0 || batch.n_malformed > 0) {
 		if (role->intake(role->ctx, &batch, &err) < 0) {
 			ob_sqs_batch_clear(&batch);
@@ -166,6 +326,7 @@ static int turn(struct loop *l, struct ob_error *fatal)
 		}
 	}
 	ob_sqs_batch_clear(&batch);
+	ob_alerts_flush(l->opt->alerts);
 	healthy(l);
 	return 0;
 }

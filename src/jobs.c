@@ -169,6 +169,58 @@ static void count_step(struct ob_jobs *j, enum ob_job_state from, const struct o
 	}
 }
 
+/* The alert of a job that just failed (from, after why): one per job
+ * until it recovers; the role names what was being copied. */
+static void alert_failed(struct ob_jobs *j, const struct ob_job *job, enum ob_job_state from,
+			 bool exhausted, const char *why)
+{
+	char key[64], summary[200], text[2048];
+	const char *what = strcmp(job->role, "source") == 0 ? "export copy" : "vault import";
+	json_t *d;
+
+	if (!ob_alerts_enabled(j->alerts))
+		return;
+	snprintf(key, sizeof(key), "job-failed:%s", job->id);
+	snprintf(summary, sizeof(summary), "%s of %.80s failed", what,
+		 job->db_id[0] ? job->db_id : job->source_arn);
+	snprintf(text, sizeof(text),
+		 "The %s of database %.200s failed in state %s%s and will not be tried again "
+		 "by itself.\n"
+		 "Job: %s\nSnapshot: %.400s\nError: %.800s\n\n"
+		 "What to do: look at the error (offsite-backupctl show %s), fix its cause, then "
+		 "run: offsite-backupctl retry %s",
+		 what, job->db_id, ob_job_state_name(from),
+		 exhausted ? " after its attempts were exhausted" : "", job->id, job->source_arn,
+		 why[0] ? why : "(none recorded)", job->id, job->id);
+	d = json_object();
+	ob_alert_set(d, "job_id", job->id);
+	ob_alert_set(d, "db", job->db_id);
+	ob_alert_set(d, "snapshot_arn", job->source_arn);
+	ob_alert_set(d, "copy_id", job->copy_id);
+	ob_alert_set(d, "snapshot_kind", ob_snap_kind_name(job->kind));
+	ob_alert_set(d, "failed_in", ob_job_state_name(from));
+	ob_alert_set(d, "error_code", job->error_code);
+	ob_alert_set(d, "error_message", why);
+	json_object_set_new(d, "attempts", json_integer(job->attempts));
+	json_object_set_new(d, "attempts_exhausted", json_boolean(exhausted));
+	ob_alerts_raise(j->alerts, &(struct ob_alert){ key, "job-failed", summary, text, d, false });
+	json_decref(d);
+}
+
+/* A job that moved on to a good state: its failure, if it had one, is
+ * over (after `offsite-backupctl retry`). Cheap when it had none. */
+static void alert_recovered(struct ob_jobs *j, const struct ob_job *job)
+{
+	char key[64], text[512];
+
+	snprintf(key, sizeof(key), "job-failed:%s", job->id);
+	if (!ob_alerts_active(j->alerts, key))
+		return;
+	snprintf(text, sizeof(text), "job %s (database %.200s) is running again: it reached "
+		 "state %s.", job->id, job->db_id, ob_job_state_name(job->state));
+	ob_alerts_clear(j->alerts, key, text);
+}
+
 /* Step job with kind, commit it with chg, log once. cause (may be NULL) is
  * the error behind a RETRY/DEFER/FAIL. -1 + err when the step is refused
  * (a bug: logged) or the store fails. */
@@ -215,7 +267,10 @@ int ob_jobs_apply(struct ob_jobs *j, struct ob_job *job, enum ob_fsm_event_kind 
 		ob_log_alert(OB_LOG_ERR, OB_MSGID_JOB_FAILED, job->id, "failed", job->source_arn,
 			     "%s -> failed%s: %s", ob_job_state_name(from),
 			     step.exhausted ? " (attempts exhausted)" : "", why);
+		if (from != OB_JOB_FAILED)
+			alert_failed(j, job, from, step.exhausted, why);
 	} else if (step.transition) {
+		alert_recovered(j, job);
 		ob_log_job(OB_LOG_INFO, job->id, ob_job_state_name(step.to), job->source_arn,
 			   "%s -> %s", ob_job_state_name(from), ob_job_state_name(step.to));
 	} else if (kind == OB_EV_RETRY || kind == OB_EV_DEFER) {

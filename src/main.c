@@ -23,6 +23,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "ob/alert.h"
 #include "ob/buf.h"
 #include "ob/client.h"
 #include "ob/config.h"
@@ -138,6 +139,7 @@ struct running {
 	struct ob_source *source;  /* the role's state: one of the two is set */
 	struct ob_target *target;
 	struct ob_report *report;  /* the metrics; follows *cfg */
+	struct ob_alerts *alerts;  /* follows *cfg (alert_topic_arn, alert_after) */
 	struct ob_error fatal;     /* why the loop ended, when it failed */
 };
 
@@ -167,7 +169,8 @@ static const char *restart_only_change(const struct ob_config *old,
 }
 
 /* Re-read the configuration file: a valid one replaces the reloadable
- * settings (log_level, metrics_file, cloudwatch_namespace, and the job
+ * settings (log_level, metrics_file, cloudwatch_namespace, alert_topic_arn,
+ * alert_after, and the job
  * settings: filters, intervals, retention, copy slots, attempts); one that
  * changes what is only read at start-up (restart_only_change) is refused,
  * and so is an invalid one, reported line by line: the running
@@ -194,6 +197,8 @@ static void reload(struct running *r)
 			ob_source_set_config(r->source, fresh);
 		if (r->target != NULL)
 			ob_target_set_config(r->target, fresh);
+		ob_alerts_set_topic(r->alerts, fresh->alert_topic_arn);
+		ob_alerts_set_after(r->alerts, fresh->alert_after_ms);
 		ob_config_free(*r->cfg);
 		*r->cfg = fresh;
 		ob_log(OB_LOG_INFO, "reload: %s applied", r->config_path);
@@ -253,7 +258,7 @@ static int run_role(struct running *r, struct ob_client *client, struct ob_store
 	}
 	if (cfg->role == OB_ROLE_SOURCE) {
 		struct ob_source_options o = { cfg, client, store, NULL, account, &stop_requested,
-					       ob_report_metrics(r->report) };
+					       ob_report_metrics(r->report), r->alerts };
 
 		r->source = ob_source_new(&o, &err);
 		dopt.role.ctx = r->source;
@@ -261,7 +266,7 @@ static int run_role(struct running *r, struct ob_client *client, struct ob_store
 		dopt.role.run = source_run;
 	} else {
 		struct ob_target_options o = { cfg, client, store, NULL, account, &stop_requested,
-					       ob_report_metrics(r->report) };
+					       ob_report_metrics(r->report), r->alerts };
 
 		r->target = ob_target_new(&o, &err);
 		dopt.role.ctx = r->target;
@@ -284,6 +289,11 @@ static int run_role(struct running *r, struct ob_client *client, struct ob_store
 	dopt.tick = on_tick;
 	dopt.report = report_turn;
 	dopt.report_ctx = r;
+	dopt.alerts = r->alerts;
+	/* The quota is looked at every sweep, at most every 10 minutes. */
+	dopt.quota_every_ms = cfg->sweep_interval_ms > 0 &&
+			      cfg->sweep_interval_ms < OB_DAEMON_QUOTA_EVERY_MS
+			      ? cfg->sweep_interval_ms : OB_DAEMON_QUOTA_EVERY_MS;
 	rc = ob_daemon_run(&dopt, &err);
 	ob_report_final(r->report, *r->cfg);
 	if (rc < 0) {
@@ -420,14 +430,27 @@ int main(int argc, char **argv)
 	memset(&run, 0, sizeof(run));
 	run.config_path = config_path;
 	run.cfg = &cfg;
+	{
+		struct ob_alerts_options ao = { store, client.aws, NULL, cfg->alert_topic_arn,
+						ob_role_name(cfg->role), id.account, cfg->region,
+						cfg->alert_after_ms };
+
+		run.alerts = ob_alerts_new(&ao, &err);
+		if (run.alerts == NULL) {
+			rc = store_refused(cfg->state_db, &err, "refusing to start");
+			goto out;
+		}
+	}
 	if (run_role(&run, &client, store, id.account) < 0) {
 		/* Damage SQLite met only now (quick_check does not compare
 		 * indexes with their tables): the same exit and advice as at
 		 * start-up, not a restart loop. */
 		if (ob_store_fault_of(&run.fatal) == OB_STORE_FAULT_CORRUPT)
 			rc = store_refused(cfg->state_db, &run.fatal, "stopping");
+		ob_alerts_free(run.alerts);
 		goto out;
 	}
+	ob_alerts_free(run.alerts);
 	sd_notify(0, "STOPPING=1");
 	ob_log(OB_LOG_INFO, "stopping");
 	rc = 0;

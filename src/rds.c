@@ -669,3 +669,85 @@ out:
 	ob_aws_params_clear(&p);
 	return rc;
 }
+
+/* ---- account quotas (alerts: the manual snapshot quota) ---------------- */
+
+/* A quota figure: an integer in 0..OB_RDS_QUOTA_MAX_VALUE (strtoll would
+ * take blanks, a sign and overflow silently). */
+static int parse_quota_value(const char *t, long long *ret)
+{
+	long long v = 0;
+	size_t i;
+
+	if (t == NULL || t[0] == '\0' || strlen(t) > 13)
+		return -1;
+	for (i = 0; t[i] != '\0'; i++) {
+		if (t[i] < '0' || t[i] > '9')
+			return -1;
+		v = v * 10 + (t[i] - '0');
+	}
+	if (v > OB_RDS_QUOTA_MAX_VALUE)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+int ob_rds_parse_account_quotas(const struct ob_xml_doc *doc, struct ob_rds_quota *q, size_t n,
+				struct ob_error *err)
+{
+	const struct ob_xml_node *result, *n_quota;
+	const char *name;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		q[i].found = false;
+		q[i].used = q[i].max = 0;
+	}
+	result = result_of(doc, "DescribeAccountAttributes");
+	if (result == NULL)
+		return ob_error_set(err, OB_ERR_PARSE,
+				    "DescribeAccountAttributes: no DescribeAccountAttributesResult");
+	for (n_quota = ob_xml_path(result, "AccountQuotas/AccountQuota"); n_quota != NULL;
+	     n_quota = ob_xml_next(n_quota, "AccountQuota")) {
+		name = ob_xml_path_text(n_quota, "AccountQuotaName");
+		for (i = 0; name != NULL && i < n; i++) {
+			if (q[i].name == NULL || strcmp(q[i].name, name) != 0)
+				continue;
+			if (q[i].found) {
+				ob_error_set(err, OB_ERR_PARSE, "DescribeAccountAttributes: "
+					     "quota %s listed twice", q[i].name);
+				goto bad;
+			}
+			if (parse_quota_value(ob_xml_path_text(n_quota, "Used"), &q[i].used) < 0 ||
+			    parse_quota_value(ob_xml_path_text(n_quota, "Max"), &q[i].max) < 0) {
+				ob_error_set(err, OB_ERR_PARSE, "DescribeAccountAttributes: quota %s "
+					     "without a usable Used and Max (0..%lld)", q[i].name,
+					     OB_RDS_QUOTA_MAX_VALUE);
+				goto bad;
+			}
+			q[i].found = true;
+		}
+	}
+	return 0;
+bad:
+	for (i = 0; i < n; i++) {
+		q[i].found = false;
+		q[i].used = q[i].max = 0;
+	}
+	return -1;
+}
+
+int ob_rds_account_quotas(struct ob_aws *aws, struct ob_rds_quota *q, size_t n,
+			  struct ob_error *err)
+{
+	struct ob_aws_params p;
+	struct ob_xml_doc *doc = NULL;
+	int rc = -1;
+
+	ob_aws_params_init(&p, "DescribeAccountAttributes", RDS_VERSION);
+	if (ob_aws_query(aws, "rds", &p, &doc, err) == 0)
+		rc = ob_rds_parse_account_quotas(doc, q, n, err);
+	ob_xml_free(doc);
+	ob_aws_params_clear(&p);
+	return rc;
+}

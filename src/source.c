@@ -564,6 +564,7 @@ struct ob_source *ob_source_new(const struct ob_source_options *opt, struct ob_e
 	ob_jobs_init(&s->jobs, opt->cfg, opt->client, opt->store, opt->clock, opt->stop,
 		     opt->cfg->export_copy_retention_ms);
 	s->jobs.metrics = opt->metrics;
+	s->jobs.alerts = opt->alerts;
 	memcpy(s->account, opt->account, 12);
 	s->next_sweep_ms = ob_jobs_now(&s->jobs); /* sweep once at start: events lost while down */
 	return s;

@@ -71,6 +71,18 @@ static const char *const migrations[] = {
 	" BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;"
 	"CREATE TRIGGER history_no_delete BEFORE DELETE ON history"
 	" BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
+	/* 1 -> 2: the alert outbox (alert.c; the section at the end). */
+	"CREATE TABLE alerts ("
+	" key TEXT NOT NULL PRIMARY KEY CHECK (key <> ''),"
+	" kind TEXT NOT NULL CHECK (kind <> ''),"
+	" subject TEXT NOT NULL,"
+	" text TEXT NOT NULL,"
+	" details TEXT NOT NULL,"
+	" raised_at INTEGER NOT NULL CHECK (typeof(raised_at) = 'integer'),"
+	" raised_sent INTEGER NOT NULL DEFAULT 0 CHECK (raised_sent IN (0, 1)),"
+	" cleared_at INTEGER CHECK (cleared_at IS NULL OR typeof(cleared_at) = 'integer'),"
+	" clear_text TEXT NOT NULL DEFAULT '',"
+	" terminal INTEGER NOT NULL DEFAULT 0 CHECK (terminal IN (0, 1)));",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1160,4 +1172,220 @@ int ob_store_each_brief(struct ob_store *st, enum ob_job_state state,
 	}
 	sqlite3_finalize(s);
 	return stop;
+}
+
+/* ---- alerts: the outbox of alert messages -------------------------------
+ *
+ * Rare writes (a condition starts or ends), so the statements are prepared
+ * per call rather than cached with the job statements. */
+
+/* Prepare sql; -1 + err (and *ret NULL) on failure. */
+static int alert_prepare(struct ob_store *st, const char *sql, sqlite3_stmt **ret,
+			 struct ob_error *err)
+{
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, ret, NULL);
+
+	if (rc == SQLITE_OK)
+		return 0;
+	sqlite3_finalize(*ret);
+	*ret = NULL;
+	return db_error(st, rc, err, "alerts");
+}
+
+/* Step s (no rows expected), finalize it; *ret_changed (may be NULL) =
+ * whether a row changed. 0, or -1 + err. */
+static int alert_exec(struct ob_store *st, struct binder *b, bool *ret_changed,
+		      struct ob_error *err)
+{
+	int rc = stmt_step(b);
+
+	if (ret_changed != NULL)
+		*ret_changed = rc == SQLITE_DONE && sqlite3_changes(st->db) > 0;
+	if (rc != SQLITE_DONE)
+		db_error(st, rc, err, "alerts");
+	sqlite3_finalize(b->s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ob_store_alert_raise(struct ob_store *st, const struct ob_alert_row *row, int64_t now_ms,
+			 bool *ret_changed, struct ob_error *err)
+{
+	static const char sql[] =
+		"INSERT INTO alerts (key, kind, subject, text, details, raised_at, terminal)"
+		" VALUES (:key, :kind, :subject, :text, :details, :now, :terminal)"
+		" ON CONFLICT (key) DO UPDATE SET cleared_at = NULL, clear_text = ''"
+		" WHERE cleared_at IS NOT NULL AND terminal = 0";
+	struct binder b = { st, NULL, SQLITE_OK };
+
+	*ret_changed = false;
+	if (row->key == NULL || row->kind == NULL || row->subject == NULL || row->text == NULL ||
+	    row->details == NULL)
+		return ob_error_set(err, OB_ERR_INVALID, "alerts: incomplete row");
+	if (alert_prepare(st, sql, &b.s, err) < 0)
+		return -1;
+	bind_text(&b, ":key", row->key);
+	bind_text(&b, ":kind", row->kind);
+	bind_text(&b, ":subject", row->subject);
+	bind_text(&b, ":text", row->text);
+	bind_text(&b, ":details", row->details);
+	bind_int(&b, ":now", now_ms);
+	bind_int(&b, ":terminal", row->terminal ? 1 : 0);
+	return alert_exec(st, &b, ret_changed, err);
+}
+
+int ob_store_alert_clear(struct ob_store *st, const char *key, const char *text, int64_t now_ms,
+			 bool *ret_changed, struct ob_error *err)
+{
+	static const char sql[] = "UPDATE alerts SET cleared_at = :now, clear_text = :text"
+				  " WHERE key = :key AND cleared_at IS NULL AND terminal = 0";
+	struct binder b = { st, NULL, SQLITE_OK };
+
+	*ret_changed = false;
+	if (alert_prepare(st, sql, &b.s, err) < 0)
+		return -1;
+	bind_int(&b, ":now", now_ms);
+	bind_text(&b, ":text", OPT(text));
+	bind_text(&b, ":key", OPT(key));
+	return alert_exec(st, &b, ret_changed, err);
+}
+
+int ob_store_alert_each_active(struct ob_store *st, int (*fn)(void *ctx, const char *key),
+			       void *ctx, struct ob_error *err)
+{
+	static const char sql[] = "SELECT key FROM alerts WHERE cleared_at IS NULL AND terminal = 0";
+	sqlite3_stmt *s = NULL;
+	const char *key;
+	int rc, stop = 0;
+
+	if (alert_prepare(st, sql, &s, err) < 0)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		key = (const char *)sqlite3_column_text(s, 0);
+		if (key == NULL) {
+			ob_error_set(err, OB_ERR_NOMEM, "%s: alerts: out of memory", st->path);
+			stop = -1;
+			break;
+		}
+		if ((stop = fn(ctx, key)) != 0)
+			break;
+	}
+	if (stop == 0 && rc != SQLITE_DONE) {
+		db_error(st, rc, err, "alerts");
+		stop = -1;
+	}
+	sqlite3_finalize(s);
+	return stop;
+}
+
+int ob_store_alert_pending(struct ob_store *st, size_t limit, struct ob_alert_list *ret,
+			   struct ob_error *err)
+{
+	static const char sql[] =
+		"SELECT key, kind, subject, text, details, clear_text, raised_at,"
+		" COALESCE(cleared_at, 0), raised_sent, terminal FROM alerts"
+		" WHERE raised_sent = 0 OR cleared_at IS NOT NULL"
+		" ORDER BY raised_at, key LIMIT :limit";
+	struct binder b = { st, NULL, SQLITE_OK };
+	struct ob_alert_list l = { NULL, 0 };
+	struct ob_alert_row *r;
+	size_t cap = 0;
+	int rc;
+
+	memset(ret, 0, sizeof(*ret));
+	if (alert_prepare(st, sql, &b.s, err) < 0)
+		return -1;
+	bind_int(&b, ":limit", limit > INT32_MAX ? INT32_MAX : (int64_t)limit);
+	while ((rc = stmt_step(&b)) == SQLITE_ROW) {
+		if (grow((void **)&l.items, l.n, &cap, sizeof(*l.items), err) != 0)
+			goto out;
+		r = &l.items[l.n++];
+		memset(r, 0, sizeof(*r));
+		r->key = col_dup(b.s, 0);
+		r->kind = col_dup(b.s, 1);
+		r->subject = col_dup(b.s, 2);
+		r->text = col_dup(b.s, 3);
+		r->details = col_dup(b.s, 4);
+		r->clear_text = col_dup(b.s, 5);
+		r->raised_at = sqlite3_column_int64(b.s, 6);
+		r->cleared_at = sqlite3_column_int64(b.s, 7);
+		r->raised_sent = sqlite3_column_int64(b.s, 8) != 0;
+		r->terminal = sqlite3_column_int64(b.s, 9) != 0;
+		if (r->key == NULL || r->kind == NULL || r->subject == NULL || r->text == NULL ||
+		    r->details == NULL || r->clear_text == NULL) {
+			ob_error_set(err, OB_ERR_NOMEM, "store: out of memory");
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		db_error(st, rc, err, "alerts");
+out:
+	sqlite3_finalize(b.s);
+	if (rc == SQLITE_DONE)
+		*ret = l;
+	else
+		ob_alert_list_clear(&l);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ob_store_alert_raise_sent(struct ob_store *st, const char *key, struct ob_error *err)
+{
+	static const char sql[] = "UPDATE alerts SET raised_sent = 1 WHERE key = :key";
+	struct binder b = { st, NULL, SQLITE_OK };
+
+	if (alert_prepare(st, sql, &b.s, err) < 0)
+		return -1;
+	bind_text(&b, ":key", OPT(key));
+	return alert_exec(st, &b, NULL, err);
+}
+
+int ob_store_alert_clear_sent(struct ob_store *st, const char *key, int64_t cleared_at,
+			      struct ob_error *err)
+{
+	static const char sql[] = "DELETE FROM alerts WHERE key = :key AND cleared_at = :at"
+				  " AND raised_sent = 1";
+	struct binder b = { st, NULL, SQLITE_OK };
+
+	if (alert_prepare(st, sql, &b.s, err) < 0)
+		return -1;
+	bind_text(&b, ":key", OPT(key));
+	bind_int(&b, ":at", cleared_at);
+	return alert_exec(st, &b, NULL, err);
+}
+
+int ob_store_alert_prune(struct ob_store *st, int64_t before_ms, struct ob_error *err)
+{
+	static const char sql[] = "DELETE FROM alerts WHERE terminal = 1 AND raised_sent = 1"
+				  " AND raised_at < :before";
+	struct binder b = { st, NULL, SQLITE_OK };
+
+	if (alert_prepare(st, sql, &b.s, err) < 0)
+		return -1;
+	bind_int(&b, ":before", before_ms);
+	return alert_exec(st, &b, NULL, err);
+}
+
+void ob_alert_row_clear(struct ob_alert_row *row)
+{
+	if (row == NULL)
+		return;
+	free(row->key);
+	free(row->kind);
+	free(row->subject);
+	free(row->text);
+	free(row->details);
+	free(row->clear_text);
+	memset(row, 0, sizeof(*row));
+}
+
+void ob_alert_list_clear(struct ob_alert_list *list)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < list->n; i++)
+		ob_alert_row_clear(&list->items[i]);
+	free(list->items);
+	list->items = NULL;
+	list->n = 0;
 }

@@ -74,6 +74,39 @@ static void format_time(int64_t unix_s, char out[32])
 
 /* ---- rejected announcements --------------------------------------------- */
 
+/* The alert of a rejection: one per claimed snapshot ARN (the message id
+ * when it claims none), terminal: a rejection is final, nothing clears
+ * it. */
+static void alert_rejected(struct ob_target *t, const struct ob_sqs_message *m,
+			   const char *claimed_arn, const char *reason, const char *job_id)
+{
+	char key[400], text[2048];
+	json_t *d;
+
+	if (!ob_alerts_enabled(t->jobs.alerts))
+		return;
+	snprintf(key, sizeof(key), "rejected:%.380s", claimed_arn && claimed_arn[0] ? claimed_arn
+							: m->message_id);
+	snprintf(text, sizeof(text),
+		 "The vault rejected an announcement: %.600s\n"
+		 "It claimed snapshot: %.400s\nSQS message id: %.150s\nRecorded as job %s "
+		 "(offsite-backupctl show %s).\n\n"
+		 "Nothing will be imported for it, and this alert does not clear: a rejection is "
+		 "final. If the announcement is genuine, fix its cause on the source side (sender "
+		 "account in allowed_source_accounts, region, snapshot shared with this account) "
+		 "and let the source announce it again; if it is not, someone can publish to the "
+		 "vault's topic: check the topic policy.",
+		 reason, claimed_arn ? claimed_arn : "(none)", m->message_id, job_id, job_id);
+	d = json_object();
+	ob_alert_set(d, "message_id", m->message_id);
+	ob_alert_set(d, "claimed_snapshot_arn", claimed_arn);
+	ob_alert_set(d, "reason", reason);
+	ob_alert_set(d, "job_id", job_id);
+	ob_alerts_raise(t->jobs.alerts, &(struct ob_alert){ key, "rejected",
+			"announcement rejected", text, d, true });
+	json_decref(d);
+}
+
 /* Keep a refused message as a rejected row keyed by its message id (never
  * by the ARN it claims: a forgery must not block the real announcement),
  * warn with a stable MESSAGE_ID, and let it be deleted. */
@@ -107,6 +140,7 @@ static int reject(struct ob_target *t, const struct ob_sqs_message *m, const cha
 		ob_log_alert(OB_LOG_WARNING, OB_MSGID_REJECTED, id, "rejected", claimed_arn,
 			     "announcement %.100s rejected: %s%s%s", m->message_id, reason,
 			     claimed_arn ? "; it claimed " : "", claimed_arn ? claimed_arn : "");
+		alert_rejected(t, m, claimed_arn, reason, id);
 	}
 	return 0;
 }
@@ -544,6 +578,55 @@ static struct rpo_entry *rpo_find(struct ob_target *t, const char *key)
 	return &t->rpo[t->n_rpo++];
 }
 
+/* The RPO alert of key ("<account>/<db>"): raised once per breach (the
+ * outbox dedups, across restarts too). */
+static void alert_rpo(struct ob_target *t, const char *key, const char *when, int64_t age_s)
+{
+	char akey[300], summary[200], text[1024];
+	const char *slash = strchr(key, '/');
+	json_t *d;
+
+	if (!ob_alerts_enabled(t->jobs.alerts))
+		return;
+	snprintf(akey, sizeof(akey), "rpo:%s", key);
+	if (ob_alerts_active(t->jobs.alerts, akey))
+		return;
+	snprintf(summary, sizeof(summary), "RPO breached for %.80s", key);
+	snprintf(text, sizeof(text),
+		 "The newest verified vault copy of database %.200s is from %s, %lld h %02lld m "
+		 "ago: older than the recovery point objective (rpo = %lld h).\n\n"
+		 "What to do: check the source daemon of that account (is it running, are its "
+		 "jobs failing: offsite-backupctl status on both sides) and whether the database "
+		 "still takes snapshots. This alert clears when a newer copy is verified.",
+		 key, when, (long long)(age_s / 3600), (long long)(age_s % 3600 / 60),
+		 (long long)(t->jobs.cfg->rpo_ms / 3600000));
+	d = json_object();
+	if (slash != NULL) {
+		char account[32];
+
+		snprintf(account, sizeof(account), "%.*s", (int)(slash - key), key);
+		ob_alert_set(d, "source_account", account);
+		ob_alert_set(d, "db", slash + 1);
+	}
+	ob_alert_set(d, "newest_verified_copy", when);
+	json_object_set_new(d, "age_seconds", json_integer(age_s));
+	json_object_set_new(d, "rpo_seconds", json_integer(t->jobs.cfg->rpo_ms / 1000));
+	ob_alerts_raise(t->jobs.alerts, &(struct ob_alert){ akey, "rpo", summary, text, d, false });
+	json_decref(d);
+}
+
+static void alert_rpo_clear(struct ob_target *t, const char *key, const char *when)
+{
+	char akey[300], text[512];
+
+	snprintf(akey, sizeof(akey), "rpo:%s", key);
+	if (!ob_alerts_active(t->jobs.alerts, akey))
+		return;
+	snprintf(text, sizeof(text), "RPO restored for %.200s: its newest verified vault copy "
+		 "is from %s.", key, when);
+	ob_alerts_clear(t->jobs.alerts, akey, text);
+}
+
 /* Raise the alert once when key's newest verified copy (newest, unix s)
  * is older than rpo; clear it when it is not any more. */
 static void rpo_check(struct ob_target *t, const char *key, int64_t newest)
@@ -558,6 +641,7 @@ static void rpo_check(struct ob_target *t, const char *key, int64_t newest)
 	e->newest = newest;
 	format_time(newest, when);
 	if (age_s * 1000 > t->jobs.cfg->rpo_ms) {
+		alert_rpo(t, key, when, age_s);
 		if (!e->breached) {
 			e->breached = true;
 			t->stats.rpo_breaches++;
@@ -568,10 +652,16 @@ static void rpo_check(struct ob_target *t, const char *key, int64_t newest)
 				     (long long)(age_s % 3600 / 60),
 				     (long long)(t->jobs.cfg->rpo_ms / 3600000));
 		}
-	} else if (e->breached) {
-		e->breached = false;
-		ob_log_alert(OB_LOG_NOTICE, OB_MSGID_RPO_CLEARED, NULL, NULL, NULL,
-			     "RPO restored for %s: newest verified copy is from %s", key, when);
+	} else {
+		if (e->breached) {
+			e->breached = false;
+			ob_log_alert(OB_LOG_NOTICE, OB_MSGID_RPO_CLEARED, NULL, NULL, NULL,
+				     "RPO restored for %s: newest verified copy is from %s", key,
+				     when);
+		}
+		/* Also after a restart, when the breach ended while the daemon
+		 * was stopped: the alert outbox remembers it, e does not. */
+		alert_rpo_clear(t, key, when);
 	}
 }
 
@@ -945,6 +1035,7 @@ struct ob_target *ob_target_new(const struct ob_target_options *opt, struct ob_e
 	}
 	ob_jobs_init(&t->jobs, opt->cfg, opt->client, opt->store, opt->clock, opt->stop, 0);
 	t->jobs.metrics = opt->metrics;
+	t->jobs.alerts = opt->alerts;
 	memcpy(t->account, opt->account, 12);
 	/* The vault's partition, from its import key ARN (arn:<partition>:kms:...);
 	 * a bare key id means the standard one. */

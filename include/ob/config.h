@@ -46,6 +46,9 @@ struct ob_config {
 	enum ob_log_level log_level; /* default info */
 	char *metrics_file;          /* "" = no Prometheus text file */
 	char *cloudwatch_namespace;  /* "" = no CloudWatch metrics */
+	char *alert_topic_arn;       /* "" = no alerts (the journal only) */
+	int64_t alert_after_ms;      /* default 5m: the queue unreachable or the
+				      * credentials failing this long alerts */
 
 	/* [aws] */
 	enum ob_creds_source credentials; /* default instance */

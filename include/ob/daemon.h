@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "ob/alert.h"
 #include "ob/client.h"
 #include "ob/clock.h"
 #include "ob/error.h"
@@ -20,6 +21,8 @@
 #include "ob/store.h"
 
 #define OB_DAEMON_MAX_WAIT_S 20 /* SQS's longest long poll */
+#define OB_DAEMON_QUOTA_EVERY_MS (10 * 60 * 1000) /* quota look-ups at most */
+#define OB_DAEMON_QUOTA_PERCENT 90 /* manual snapshots used: alert from here */
 
 /* What a role plugs into the loop. */
 struct ob_daemon_role {
@@ -54,6 +57,11 @@ struct ob_daemon_options {
 	void (*report)(void *ctx);
 	void *report_ctx;
 	struct ob_daemon_role role;
+	/* The loop's own alerts (may be NULL): the credentials refused or the
+	 * queue unreachable for alert_after, the RDS manual snapshot quota
+	 * at 90 %; flushed every turn. */
+	struct ob_alerts *alerts;          /* borrowed */
+	int64_t quota_every_ms;            /* 0 = OB_DAEMON_QUOTA_EVERY_MS */
 };
 
 /* Run until *stop. Returns 0 on a requested stop; -1 + err only for a

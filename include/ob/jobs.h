@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "ob/alert.h"
 #include "ob/client.h"
 #include "ob/clock.h"
 #include "ob/config.h"
@@ -46,6 +47,9 @@ struct ob_jobs {
 	unsigned seen_next;
 	struct ob_metrics *metrics;        /* borrowed, NULL = none: transitions,
 					    * failures and retries are counted */
+	struct ob_alerts *alerts;          /* borrowed, NULL = none: a job that
+					    * fails raises job-failed:<id>, its
+					    * next good transition clears it */
 };
 
 /* Set up j (clock NULL = system). retention_ms is the fsm's retention

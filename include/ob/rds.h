@@ -159,4 +159,28 @@ int ob_rds_describe_restore(struct ob_aws *aws, enum ob_snap_kind kind, const ch
 int ob_rds_delete_snapshot(struct ob_aws *aws, enum ob_snap_kind kind, const char *snapshot_id,
 			   struct ob_error *err);
 
+/* ---- account quotas (alerts: the manual snapshot quota) ---------------- */
+
+#define OB_RDS_QUOTA_MAX_VALUE 1000000000000LL /* larger Used/Max: refused */
+
+/* One quota to look up: the caller sets name; the parser fills the rest. */
+struct ob_rds_quota {
+	const char *name;  /* AccountQuotaName, e.g. "ManualSnapshots"; borrowed */
+	bool found;
+	long long used, max;
+};
+
+/* Read the AccountQuotas of a DescribeAccountAttributes result document
+ * into q[0..n) by name (quotas not asked for are skipped). Exposed for
+ * tests and fuzzers. -1 + OB_ERR_PARSE for a document without the result,
+ * or when a quota asked for appears twice or has a Used or Max that is not
+ * an integer in 0..OB_RDS_QUOTA_MAX_VALUE (nothing is half-filled). */
+int ob_rds_parse_account_quotas(const struct ob_xml_doc *doc, struct ob_rds_quota *q, size_t n,
+				struct ob_error *err);
+
+/* rds:DescribeAccountAttributes, parsed as above. -1 + err (the AWS error
+ * as is). */
+int ob_rds_account_quotas(struct ob_aws *aws, struct ob_rds_quota *q, size_t n,
+			  struct ob_error *err);
+
 #endif

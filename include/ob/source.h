@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "ob/alert.h"
 #include "ob/client.h"
 #include "ob/clock.h"
 #include "ob/config.h"
@@ -32,6 +33,7 @@ struct ob_source_options {
 	const char *account;               /* this account's id (from STS) */
 	const volatile sig_atomic_t *stop; /* set: finish the call in hand, return */
 	struct ob_metrics *metrics;        /* borrowed; NULL = none */
+	struct ob_alerts *alerts;          /* borrowed; NULL = none */
 };
 
 /* Counters since start, for STATUS= and the logs. */

@@ -205,4 +205,67 @@ void ob_job_clear(struct ob_job *job);
 void ob_job_list_clear(struct ob_job_list *list);
 void ob_history_list_clear(struct ob_history_list *list);
 
+/* ---- alerts: the outbox of alert messages (ob/alert.h) ----------------- *
+ *
+ * One row per condition key: inserted by a raise (unsent), marked by a
+ * clear, deleted once its cleared message is out. Terminal rows (a
+ * rejection: never cleared) stay after their one message, so the same key
+ * is not announced twice; ob_store_alert_prune() forgets old ones. */
+
+struct ob_alert_row {
+	char *key;
+	char *kind;
+	char *subject;     /* the condition in a few words (Subject's tail) */
+	char *text;        /* the raise message's human-readable text */
+	char *details;     /* a JSON object, as text */
+	char *clear_text;  /* "" until cleared */
+	int64_t raised_at; /* ms */
+	int64_t cleared_at;/* ms; 0 while the condition lasts */
+	bool raised_sent;
+	bool terminal;
+};
+
+struct ob_alert_list {
+	struct ob_alert_row *items;
+	size_t n;
+};
+
+/* Insert row (key, kind, subject, text, details, terminal; raised_at =
+ * now_ms, unsent) unless key has a row. A non-terminal row that was
+ * cleared but whose cleared message is not out yet becomes active again
+ * (one continuing condition). *ret_changed: whether anything was written.
+ * 0, or -1 + err. */
+int ob_store_alert_raise(struct ob_store *st, const struct ob_alert_row *row, int64_t now_ms,
+			 bool *ret_changed, struct ob_error *err);
+
+/* Mark key's active, non-terminal row cleared at now_ms with text.
+ * *ret_changed: whether there was one. 0, or -1 + err. */
+int ob_store_alert_clear(struct ob_store *st, const char *key, const char *text, int64_t now_ms,
+			 bool *ret_changed, struct ob_error *err);
+
+/* Call fn(ctx, key) for each active, non-terminal key (fn: 0 goes on).
+ * 0, fn's nonzero return, or -1 + err. */
+int ob_store_alert_each_active(struct ob_store *st, int (*fn)(void *ctx, const char *key),
+			       void *ctx, struct ob_error *err);
+
+/* Up to limit rows with a message to send (raise unsent, or cleared),
+ * oldest first. 0 and *ret (ob_alert_list_clear), or -1 + err. */
+int ob_store_alert_pending(struct ob_store *st, size_t limit, struct ob_alert_list *ret,
+			   struct ob_error *err);
+
+/* The raise message of key went out: mark it sent. */
+int ob_store_alert_raise_sent(struct ob_store *st, const char *key, struct ob_error *err);
+
+/* The cleared message of key (cleared at cleared_at) went out: delete the
+ * row, unless it was raised again meanwhile. */
+int ob_store_alert_clear_sent(struct ob_store *st, const char *key, int64_t cleared_at,
+			      struct ob_error *err);
+
+/* Delete terminal rows whose message went out and that were raised before
+ * before_ms. 0, or -1 + err. */
+int ob_store_alert_prune(struct ob_store *st, int64_t before_ms, struct ob_error *err);
+
+void ob_alert_row_clear(struct ob_alert_row *row);
+void ob_alert_list_clear(struct ob_alert_list *list);
+
 #endif

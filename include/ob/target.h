@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "ob/alert.h"
 #include "ob/client.h"
 #include "ob/clock.h"
 #include "ob/config.h"
@@ -36,6 +37,7 @@ struct ob_target_options {
 	const char *account;               /* this (the vault) account's id */
 	const volatile sig_atomic_t *stop;
 	struct ob_metrics *metrics;        /* borrowed; NULL = none */
+	struct ob_alerts *alerts;          /* borrowed; NULL = none */
 };
 
 struct ob_target_stats {

@@ -202,6 +202,7 @@ def _install_patches() -> None:
         _patch_auth()
         _patch_rds()
         _patch_sns()
+        _patch_rds_quotas()  # alerts: see its section
         _patch_speed()
         _PATCHED = True
 
@@ -491,6 +492,54 @@ def _patch_sns() -> None:
 
     backend_cls.subscribe = subscribe
     backend_cls.unsubscribe = unsubscribe
+
+
+# ---------------------------------------------------------------------------
+# alerts: RDS DescribeAccountAttributes (the manual snapshot quotas)
+# ---------------------------------------------------------------------------
+# Gap (alerts): moto 5.2.1 has no DescribeAccountAttributes.  The daemon reads
+# the ManualSnapshots / ManualClusterSnapshots quotas with it to alert at 90 %.
+# Answered here: Used = the caller's manual snapshots of that kind in the
+# region (moto's own view), Max = a value the test sets (default 100) with
+# Emulator.set_rds_quota_max() or POST /_ob/rds-quotas {"ManualSnapshots": 10}.
+# Other quotas are not listed.
+
+RDS_QUOTA_DEFAULT_MAX = 100
+_RDS_QUOTA_MAX: dict[str, int] = {}  # name -> Max; absent = the default
+_RDS_QUOTA_NAMES = ("ManualSnapshots", "ManualClusterSnapshots")
+
+
+def _patch_rds_quotas() -> None:
+    def describe_account_attributes(self: Any) -> Any:
+        backend = self.backend
+        used = {
+            "ManualSnapshots": sum(1 for s in list(backend.database_snapshots.values())
+                                   if s.snapshot_type == "manual"),
+            "ManualClusterSnapshots": sum(1 for s in list(backend.cluster_snapshots.values())
+                                          if s.snapshot_type == "manual"),
+        }
+        quotas = [{"AccountQuotaName": name, "Used": used[name],
+                   "Max": _RDS_QUOTA_MAX.get(name, RDS_QUOTA_DEFAULT_MAX)} for name in _RDS_QUOTA_NAMES]
+        return _rds_responses.ActionResult({"AccountQuotas": quotas})
+
+    _rds_responses.RDSResponse.describe_account_attributes = describe_account_attributes
+
+
+def set_rds_quota_max(values: dict[str, Any]) -> dict[str, int]:
+    """Set Max of the named quotas ("ManualSnapshots", "ManualClusterSnapshots",
+    or "*" for both); None resets one to the default.  Returns the table."""
+    for name, value in values.items():
+        names = _RDS_QUOTA_NAMES if name == "*" else (name,)
+        if name != "*" and name not in _RDS_QUOTA_NAMES:
+            raise EmulatorError(f"unknown RDS quota {name!r} (known: {', '.join(_RDS_QUOTA_NAMES)}, *)")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise EmulatorError(f"quota {name}: Max must be an integer >= 0")
+        for n in names:
+            if value is None:
+                _RDS_QUOTA_MAX.pop(n, None)
+            else:
+                _RDS_QUOTA_MAX[n] = value
+    return {n: _RDS_QUOTA_MAX.get(n, RDS_QUOTA_DEFAULT_MAX) for n in _RDS_QUOTA_NAMES}
 
 
 # ---------------------------------------------------------------------------
@@ -1463,6 +1512,7 @@ class Emulator:
         self.counters.reset()
         _COPIES.reset(_COPIES.delay)
         self.imds.reset()
+        _RDS_QUOTA_MAX.clear()  # alerts: quota Max back to the default
 
     # -- clients ---------------------------------------------------------
     def client(self, service: str, account: str = "source", region: str | None = None, **kwargs: Any) -> Any:
@@ -1562,6 +1612,15 @@ class Emulator:
             "pid": os.getpid(),
         }
 
+    # -- alerts: RDS quota Max (see "alerts: RDS DescribeAccountAttributes") --
+    def set_rds_quota_max(self, max: Any = "keep", **names: Any) -> dict[str, int]:  # noqa: A002
+        """Max of both manual snapshot quotas (max=N), or per name
+        (ManualSnapshots=N); None = the default 100."""
+        values = dict(names)
+        if max != "keep":
+            values["*"] = max
+        return set_rds_quota_max(values)
+
     # -- control API -----------------------------------------------------
     def _control(self, environ: dict[str, Any]) -> Response:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -1627,6 +1686,13 @@ class Emulator:
                                           body.get("enforce_expiry"), bool(body.get("rotate", False)))
             if method == "GET":
                 return 200, self.imds.state()
+        if path == "/rds-quotas":  # alerts
+            if method in ("POST", "PUT"):
+                if not isinstance(body, dict):
+                    raise EmulatorError("expected {\"ManualSnapshots\": N, ...}")
+                return 200, set_rds_quota_max(body)
+            if method == "GET":
+                return 200, set_rds_quota_max({})
         if path == "/reset" and method == "POST":
             self.reset()
             return 200, {"reset": True}

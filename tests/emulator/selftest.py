@@ -697,6 +697,54 @@ def imds_v2_flow(emu):
 # ---------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------
+# alerts: DescribeAccountAttributes (manual snapshot quotas), SNS attributes
+# ---------------------------------------------------------------------------
+
+
+def _quotas(emu, account):
+    got = emu.client("rds", account).describe_account_attributes()["AccountQuotas"]
+    return {q["AccountQuotaName"]: (q["Used"], q["Max"]) for q in got}
+
+
+@test
+def rds_account_quotas(emu):
+    eq(_quotas(emu, "source"), {"ManualSnapshots": (0, 100), "ManualClusterSnapshots": (0, 100)}, "empty")
+    make_db_snapshot(emu, snap="m-1")
+    emu.client("rds", "source").create_db_snapshot(DBInstanceIdentifier="orders-prod", DBSnapshotIdentifier="m-2")
+    make_cluster_snapshot(emu)
+    emu.add_backup_snapshot("source", "orders-prod", "job-1")  # type awsbackup: not manual
+    eq(_quotas(emu, "source"), {"ManualSnapshots": (2, 100), "ManualClusterSnapshots": (1, 100)}, "counted")
+    eq(_quotas(emu, "vault"), {"ManualSnapshots": (0, 100), "ManualClusterSnapshots": (0, 100)},
+       "the caller's account only")
+    eq(emu.set_rds_quota_max(max=10), {"ManualSnapshots": 10, "ManualClusterSnapshots": 10}, "set both")
+    eq(ctl(emu, "POST", "/rds-quotas", {"ManualClusterSnapshots": 3})[1],
+       {"ManualSnapshots": 10, "ManualClusterSnapshots": 3}, "POST /rds-quotas")
+    eq(_quotas(emu, "source"), {"ManualSnapshots": (2, 10), "ManualClusterSnapshots": (1, 3)}, "Max as set")
+    emu.client("rds", "source").delete_db_snapshot(DBSnapshotIdentifier="m-1")
+    eq(_quotas(emu, "source")["ManualSnapshots"], (1, 10), "after a deletion")
+    eq(ctl(emu, "POST", "/rds-quotas", {"Bogus": 1})[0], 400, "unknown quota refused")
+    eq(ctl(emu, "POST", "/rds-quotas", {"ManualSnapshots": -1})[0], 400, "negative Max refused")
+    eq(ctl(emu, "GET", "/rds-quotas")[1], {"ManualSnapshots": 10, "ManualClusterSnapshots": 3}, "GET")
+    emu.reset()
+    eq(_quotas(emu, "source")["ManualSnapshots"], (0, 100), "reset restores the default")
+
+
+@test
+def sns_message_attributes_reach_sqs(emu):
+    topic = emu.client("sns", "source").create_topic(Name="ob-alerts")["TopicArn"]
+    sqs, url, qarn = _queue(emu, "source", "ob-alerts-q")
+    emu.client("sns", "source").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn)
+    emu.client("sns", "source").publish(TopicArn=topic, Message="hello", Subject="s",
+                                        MessageAttributes={"alert_kind": {"DataType": "String",
+                                                                          "StringValue": "queue"}})
+    msgs = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", [])
+    eq(len(msgs), 1, "delivered")
+    env = json.loads(msgs[0]["Body"])
+    eq((env["Subject"], env["Message"], env["MessageAttributes"]["alert_kind"]["Value"]),
+       ("s", "hello", "queue"), "subject, message and attribute in the envelope")
+
+
 @test
 def reset_keeps_accounts(emu):
     emu.client("sqs", "source").create_queue(QueueName="gone-after-reset")
