@@ -30,5 +30,6 @@ Suite *ob_suite_ctl(void);
 Suite *ob_suite_rebuild(void);
 Suite *ob_suite_daemon(void);
 Suite *ob_suite_metrics(void);
+Suite *ob_suite_export(void);
 
 #endif
