@@ -689,6 +689,8 @@ def main():
     suite.addTests(loader.loadTestsFromModule(test_ctl))
     import test_metrics  # noqa: E402  (the metrics file and CloudWatch)
     suite.addTests(loader.loadTestsFromModule(test_metrics))
+    import test_export  # noqa: E402  (the source's S3 export)
+    suite.addTests(loader.loadTestsFromModule(test_export))
     with Emulator(copy_delay=0) as emu:
         EMU = emu
         result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout,
