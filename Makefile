@@ -89,6 +89,7 @@ LIB_SRCS := \
 	src/ident.c \
 	src/announce.c \
 	src/jobs.c \
+	src/export.c \
 	src/source.c \
 	src/target.c \
 	src/daemon.c \
@@ -129,7 +130,8 @@ TEST_SRCS := \
 	tests/check_rebuild.c \
 	tests/check_daemon.c \
 	tests/check_metrics.c \
-	tests/check_alert.c
+	tests/check_alert.c \
+	tests/check_export.c
 
 SUITE_SRCS := tests/sigv4_suite.c
 PROBE_SRCS := tests/integration/ob_probe.c

@@ -25,6 +25,7 @@
 #include "ob/awsid.h"
 #include "ob/uri.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -70,6 +71,9 @@ enum key_type {
 	KT_TAG,           /* key=value */
 	KT_FILE,          /* absolute path of a file (not ending in '/') */
 	KT_NAMESPACE,     /* CloudWatch namespace */
+	KT_S3_BUCKET,     /* S3 bucket name (general purpose bucket rules) */
+	KT_S3_PREFIX,     /* S3 key prefix: printable ASCII, no leading '/' */
+	KT_IAM_ROLE,      /* arn:<partition>:iam::<account>:role/<path/name> */
 };
 
 enum key_role { KR_BOTH, KR_SOURCE, KR_TARGET };
@@ -164,6 +168,13 @@ static const struct key_def keys[] = {
 	  KR_SOURCE, KN_OPTIONAL, false, F(require_tag),           0, 0, NULL, NULL },
 	{ "source", "export_copy_retention", KT_DURATION,     "3d",
 	  KR_SOURCE, KN_OPTIONAL, false, F(export_copy_retention_ms), 1, DMAX, NULL, NULL },
+	/* S3 export (docs/s3-export.md); check_s3_export() ties them together. */
+	{ "source", "export_to_s3_bucket",   KT_S3_BUCKET,    "",
+	  KR_SOURCE, KN_OPTIONAL, false, F(export_to_s3_bucket),   0, 0, NULL, NULL },
+	{ "source", "export_to_s3_prefix",   KT_S3_PREFIX,    "",
+	  KR_SOURCE, KN_OPTIONAL, false, F(export_to_s3_prefix),   0, 0, NULL, NULL },
+	{ "source", "export_iam_role_arn",   KT_IAM_ROLE,     "",
+	  KR_SOURCE, KN_OPTIONAL, false, F(export_iam_role_arn),   0, 0, NULL, NULL },
 
 	{ "target", "import_kms_key",        KT_KMS_KEY,      "",
 	  KR_TARGET, KN_FOR_ROLE, false, F(import_kms_key),        0, 0, "key", NULL },
@@ -604,6 +615,108 @@ static const char *check_namespace(const char *v)
 	return NULL;
 }
 
+/* S3 general purpose bucket names: 3-63 bytes of lowercase letters, digits,
+ * dots and hyphens, a letter or digit at both ends, no "..", and not
+ * shaped like an IPv4 address (S3 refuses those). The "xn--" / "sthree-"
+ * prefixes and "-s3alias" / "--ol-s3" suffixes AWS reserves are refused
+ * too: CreateBucket would never have made such a bucket. */
+static const char *check_s3_bucket(const char *v)
+{
+	static const char *const bad_prefix[] = { "xn--", "sthree-", "amzn-s3-demo-", NULL };
+	static const char *const bad_suffix[] = { "-s3alias", "--ol-s3", "--x-s3", NULL };
+	size_t i, n = strlen(v);
+	int dots = 0, digits_only = 1;
+
+	if (n < 3 || n > 63)
+		return "an S3 bucket name: 3 to 63 characters";
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+			return "an S3 bucket name: lowercase letters, digits, '.' and '-' only";
+		if (c == '.')
+			dots++;
+		else if (!(c >= '0' && c <= '9'))
+			digits_only = 0;
+	}
+	if (!isalnum((unsigned char)v[0]) || !isalnum((unsigned char)v[n - 1]))
+		return "an S3 bucket name that starts and ends with a letter or digit";
+	if (strstr(v, "..") != NULL)
+		return "an S3 bucket name without two adjacent dots";
+	if (dots == 3 && digits_only)
+		return "an S3 bucket name, not an IP address";
+	for (i = 0; bad_prefix[i] != NULL; i++)
+		if (strncmp(v, bad_prefix[i], strlen(bad_prefix[i])) == 0)
+			return "an S3 bucket name without a prefix AWS reserves (xn--, sthree-, amzn-s3-demo-)";
+	for (i = 0; bad_suffix[i] != NULL; i++) {
+		size_t k = strlen(bad_suffix[i]);
+
+		if (n >= k && strcmp(v + n - k, bad_suffix[i]) == 0)
+			return "an S3 bucket name without a suffix AWS reserves (-s3alias, --ol-s3, --x-s3)";
+	}
+	return NULL;
+}
+
+/* The export writes <prefix>/<task id>/<database>/<table>/... and S3 keys
+ * end at 1024 bytes, so the prefix gets at most half of that. Printable
+ * ASCII only: a control byte or a stray UTF-8 sequence in a key is a
+ * typo, never intended. */
+#define S3_PREFIX_MAX 512
+
+static bool prefix_char(unsigned char c) { return c >= 0x20 && c < 0x7f; }
+
+static const char *check_s3_prefix(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > S3_PREFIX_MAX || !all_of(v, n, prefix_char))
+		return "an S3 key prefix: 1 to 512 printable ASCII characters";
+	if (v[0] == '/')
+		return "an S3 key prefix without a leading '/'";
+	if (strstr(v, "//") != NULL)
+		return "an S3 key prefix without empty path segments (\"//\")";
+	return NULL;
+}
+
+/* IAM role names: 1-64 of [A-Za-z0-9+=,.@_-], after an optional path of
+ * the same characters and '/' (at most 512 bytes). */
+static bool role_char(unsigned char c)
+{
+	return isalnum(c) || strchr("+=,.@_-", c) != NULL;
+}
+
+static const char *check_iam_role(const char *v)
+{
+	static const char want[] = "an IAM role ARN such as arn:aws:iam::111111111111:role/rds-s3-export";
+	const char *p, *res, *name, *end;
+	size_t i;
+
+	/* arn:<partition>:iam::<account>:role/...: IAM is global, so the
+	 * region field is empty (ob_awsid_arn_split() wants one). */
+	if (strlen(v) > 2048 || strncmp(v, "arn:", 4) != 0)
+		return want;
+	p = strchr(v + 4, ':');
+	if (p == NULL || p - (v + 4) < 3 || strncmp(v + 4, "aws", 3) != 0)
+		return want;
+	for (i = 4; v + i < p; i++)
+		if (!(islower((unsigned char)v[i]) || v[i] == '-'))
+			return want;
+	if (strncmp(p, ":iam::", 6) != 0 || !ob_awsid_account_ok(p + 6, 12) ||
+	    strncmp(p + 18, ":role/", 6) != 0)
+		return want;
+	res = p + 24;
+	end = v + strlen(v);
+	for (name = end; name > res && name[-1] != '/'; name--)
+		;
+	if (name == end || end - name > 64 || name - res > 511 || strstr(res, "//") != NULL ||
+	    res[0] == '/')
+		return want;
+	for (p = res; p < end; p++)
+		if (*p != '/' && !role_char((unsigned char)*p))
+			return want;
+	return NULL;
+}
+
 /* Check v for k and store it. On a bad value report it at line (0 = the
  * table's own default, which the tests keep valid) and return -1. */
 static int store(struct parse *p, const struct key_def *k, const char *v, unsigned line)
@@ -722,6 +835,15 @@ static int store(struct parse *p, const struct key_def *k, const char *v, unsign
 		break;
 	case KT_NAMESPACE:
 		why = check_namespace(v);
+		break;
+	case KT_S3_BUCKET:
+		why = check_s3_bucket(v);
+		break;
+	case KT_S3_PREFIX:
+		why = check_s3_prefix(v);
+		break;
+	case KT_IAM_ROLE:
+		why = check_iam_role(v);
 		break;
 	}
 	if (why != NULL) {
@@ -1075,6 +1197,26 @@ static void check_retention(struct parse *p)
 			 "at least one must keep copies");
 }
 
+/* S3 export: the bucket needs the role RDS writes with, and the prefix and
+ * role mean nothing without a bucket. A key set to a bad value counts as
+ * set, so the operator hears about the value, not a missing key too. */
+static void check_s3_export(struct parse *p)
+{
+	const struct seen *b = &p->seen[key_of(F(export_to_s3_bucket))];
+	const struct seen *x = &p->seen[key_of(F(export_to_s3_prefix))];
+	const struct seen *r = &p->seen[key_of(F(export_iam_role_arn))];
+	bool has_b = b->line != 0 && (b->bad || (b->value != NULL && b->value[0] != '\0'));
+	bool has_x = x->line != 0 && (x->bad || (x->value != NULL && x->value[0] != '\0'));
+	bool has_r = r->line != 0 && (r->bad || (r->value != NULL && r->value[0] != '\0'));
+
+	if (has_b && !has_r)
+		add_diag(p, b->line, "export_to_s3_bucket requires export_iam_role_arn in [source]");
+	if (!has_b && has_x)
+		add_diag(p, x->line, "export_to_s3_prefix requires export_to_s3_bucket in [source]");
+	if (!has_b && has_r)
+		add_diag(p, r->line, "export_iam_role_arn requires export_to_s3_bucket in [source]");
+}
+
 static void check_mode(struct parse *p, unsigned mode)
 {
 	const struct seen *sn = &p->seen[key_of(F(secret_access_key))];
@@ -1101,6 +1243,8 @@ static void apply_all(struct parse *p, unsigned mode)
 			apply_key(p, i, role_known);
 	check_credentials(p);
 	check_queue_url_rules(p);
+	if (role_known && p->cfg->role == OB_ROLE_SOURCE)
+		check_s3_export(p);
 	if (role_known && p->cfg->role == OB_ROLE_TARGET)
 		check_retention(p);
 	check_mode(p, mode);

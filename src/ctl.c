@@ -936,6 +936,30 @@ static void free_rows(struct dbrow *rows, size_t n)
 	free(rows);
 }
 
+/* S3 export counts by state, shown by `status` when there are any. */
+static void status_exports_text(struct ctl *c, const long *ex)
+{
+	static const struct tcol cols[] = { { "S3 EXPORT", 9, false }, { "JOBS", 4, true } };
+	struct table t = { .col = cols, .ncol = 2 };
+	char num[32];
+	long total = 0;
+	int s;
+
+	for (s = 0; s < OB_EXPORT_STATE_COUNT; s++)
+		total += ex[s];
+	if (total == 0)
+		return;
+	fputc('\n', c->out);
+	for (s = 0; s < OB_EXPORT_STATE_COUNT; s++) {
+		if (ex[s] == 0)
+			continue;
+		snprintf(num, sizeof(num), "%ld", ex[s]);
+		tbl_add(c, &t, ob_export_state_name((enum ob_export_state)s), num);
+	}
+	tbl_print(c, &t);
+	tbl_free(&t);
+}
+
 static void status_text(struct ctl *c, const long *counts, const struct ob_job_list *oldest,
 			int64_t next_due, const struct ob_job_list *failed,
 			const struct dbrow *rows, size_t n_rows, size_t n_breached)
@@ -1044,9 +1068,10 @@ static void status_text(struct ctl *c, const long *counts, const struct ob_job_l
 
 static void status_json(struct ctl *c, const long *counts, const struct ob_job_list *oldest,
 			int64_t next_due, const struct ob_job_list *failed,
-			const struct dbrow *rows, size_t n_rows)
+			const struct dbrow *rows, size_t n_rows, const long *ex)
 {
 	json_t *doc = json_object(), *cnt = json_object(), *fl = json_array();
+	json_t *exc = json_object();
 	json_t *dbs = json_array(), *br = json_array(), *o;
 	const struct ob_job *j;
 	struct jinfo ji;
@@ -1098,6 +1123,9 @@ static void status_json(struct ctl *c, const long *counts, const struct ob_job_l
 	jset(c, doc, "rpo_ms", c->have_rpo ? json_integer(c->rpo_ms) : json_null());
 	jset(c, doc, "last_verified", dbs);
 	jset(c, doc, "rpo_breaches", br);
+	for (s = 0; s < OB_EXPORT_STATE_COUNT; s++)
+		jset(c, exc, ob_export_state_name((enum ob_export_state)s), json_integer(ex[s]));
+	jset(c, doc, "s3_exports", exc);
 	json_emit(c, doc);
 }
 
@@ -1107,7 +1135,7 @@ static int cmd_status(struct ctl *c)
 	enum ob_job_state active[OB_JOB_STATE_COUNT];
 	struct ob_job_list oldest = { 0 }, failed = { 0 };
 	struct ob_store_query q = { 0 };
-	long counts[OB_JOB_STATE_COUNT];
+	long counts[OB_JOB_STATE_COUNT], ex[OB_EXPORT_STATE_COUNT];
 	struct dbrow *rows = NULL;
 	size_t n_active = 0, n_rows = 0, n_breached = 0, i;
 	struct ob_error err;
@@ -1130,10 +1158,14 @@ static int cmd_status(struct ctl *c)
 		goto out;
 	for (i = 0; i < n_rows; i++)
 		n_breached += rows[i].breached;
-	if (c->json)
-		status_json(c, counts, &oldest, next_due, &failed, rows, n_rows);
-	else
+	if (ob_store_export_counts(c->store, ex, &err) < 0)
+		goto store_err;
+	if (c->json) {
+		status_json(c, counts, &oldest, next_due, &failed, rows, n_rows, ex);
+	} else {
 		status_text(c, counts, &oldest, next_due, &failed, rows, n_rows, n_breached);
+		status_exports_text(c, ex);
+	}
 	rc = OB_CTL_EXIT_OK;
 	goto out;
 store_err:
@@ -1212,7 +1244,49 @@ static int cmd_list(struct ctl *c)
 
 /* ---- show -------------------------------------------------------------------- */
 
-static void show_text(struct ctl *c, const struct ob_job *j, const struct ob_history_list *h)
+/* The S3 export line(s) of `show` (x NULL: the job has none). */
+static void show_export_text(struct ctl *c, const struct ob_export *x)
+{
+	char t1[32];
+
+	if (x == NULL) {
+		kv(c, "s3 export", "-");
+		return;
+	}
+	if (x->state == OB_EXPORT_RUNNING || x->state == OB_EXPORT_PENDING)
+		kvf(c, "s3 export", "%s (%d%%), task %s, next look %s", ob_export_state_name(x->state),
+		    x->percent, x->task_id,
+		    x->next_at_ms == OB_FSM_NEVER ? "never" : htime_ms(x->next_at_ms, t1));
+	else
+		kvf(c, "s3 export", "%s, task %s, at %s", ob_export_state_name(x->state), x->task_id,
+		    htime_ms(x->updated_ms, t1));
+	if (x->error_code[0] || x->error_message[0])
+		kvf(c, "s3 export error", "%s%s%s", x->error_code, x->error_code[0] ? ": " : "",
+		    x->error_message);
+}
+
+static json_t *export_json(struct ctl *c, const struct ob_export *x)
+{
+	json_t *o;
+
+	if (x == NULL)
+		return json_null();
+	o = json_object();
+	jset(c, o, "state", json_string(ob_export_state_name(x->state)));
+	jset(c, o, "task_id", jstr(x->task_id));
+	jset(c, o, "source_arn", jstr(x->source_arn));
+	jset(c, o, "percent", json_integer(x->percent));
+	jset(c, o, "attempts", json_integer(x->attempts));
+	jset(c, o, "next_at", jtime_ms(x->next_at_ms));
+	jset(c, o, "created", jtime_ms(x->created_ms));
+	jset(c, o, "updated", jtime_ms(x->updated_ms));
+	jset(c, o, "error_code", jstr(x->error_code));
+	jset(c, o, "error_message", jstr(x->error_message));
+	return o;
+}
+
+static void show_text(struct ctl *c, const struct ob_job *j, const struct ob_history_list *h,
+		      const struct ob_export *x)
 {
 	static const struct tcol cols[] = {
 		{ "AT", 19, false }, { "FROM", 9, false }, { "TO", 9, false },
@@ -1253,6 +1327,7 @@ static void show_text(struct ctl *c, const struct ob_job *j, const struct ob_his
 	else
 		kv(c, "error", "-");
 	kv(c, "copy tags", or_dash(j->source_tags));
+	show_export_text(c, x);
 
 	fprintf(c->out, "\nHISTORY (%zu)\n", h->n);
 	for (i = 0; i < h->n; i++)
@@ -1266,6 +1341,8 @@ static int cmd_show(struct ctl *c)
 {
 	struct ob_history_list h = { 0 };
 	struct ob_job job = { 0 };
+	struct ob_export x = { 0 };
+	bool have_x = false;
 	struct ob_error err;
 	json_t *doc, *hist, *o;
 	size_t i;
@@ -1278,8 +1355,14 @@ static int cmd_show(struct ctl *c)
 		rc = store_fail(c, &err);
 		goto out;
 	}
+	if (ob_store_export_get(c->store, job.id, &x, &err) == 0)
+		have_x = true;
+	else if (err.kind != OB_ERR_NOTFOUND) {
+		rc = store_fail(c, &err);
+		goto out;
+	}
 	if (!c->json) {
-		show_text(c, &job, &h);
+		show_text(c, &job, &h, have_x ? &x : NULL);
 		goto out;
 	}
 	doc = json_object();
@@ -1294,8 +1377,10 @@ static int cmd_show(struct ctl *c)
 	}
 	jset(c, doc, "job", job_json(c, &job));
 	jset(c, doc, "history", hist);
+	jset(c, doc, "s3_export", export_json(c, have_x ? &x : NULL));
 	json_emit(c, doc);
 out:
+	ob_export_clear(&x);
 	ob_history_list_clear(&h);
 	ob_job_clear(&job);
 	return rc;

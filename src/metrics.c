@@ -114,6 +114,15 @@ const struct ob_metric_def ob_metrics_product_defs[OB_M_COUNT] = {
 		"Unix time the daemon loop last took a turn (the file's freshness).",
 		OB_METRIC_GAUGE, { NULL }, 1, -1,
 		NULL, NULL, false, NULL, NULL },
+	[OB_M_EXPORTS] = {
+		"offsite_backup_exports", "S3 exports in the state database, by export state (source).",
+		OB_METRIC_GAUGE, { "state" }, 8, -1,
+		NULL, NULL, false, NULL, NULL },
+	[OB_M_EXPORT_FAILURES] = {
+		"offsite_backup_export_failures_total",
+		"S3 exports that failed or were canceled, by AWS error code or task status (source).",
+		OB_METRIC_COUNTER, { "code" }, 32, 0,
+		"ExportFailures", "Count", false, NULL, NULL },
 };
 
 /* ---- set-up ------------------------------------------------------------- */

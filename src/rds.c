@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define RDS_VERSION "2014-10-31"
 #define MAX_PAGES 1000
@@ -666,6 +667,236 @@ int ob_rds_delete_snapshot(struct ob_aws *aws, enum ob_snap_kind kind, const cha
 	rc = 0;
 out:
 	ob_xml_free(doc);
+	ob_aws_params_clear(&p);
+	return rc;
+}
+
+/* ---- S3 export tasks --------------------------------------------------------- */
+
+#define MAX_EXPORT_TASKS 100000 /* tasks in one answer: far beyond any account */
+
+enum ob_rds_export_status ob_rds_export_status_parse(const char *s)
+{
+	static const struct {
+		const char *name;
+		enum ob_rds_export_status status;
+	} words[] = {
+		{ "STARTING", OB_RDS_EXPORT_STARTING },
+		{ "IN_PROGRESS", OB_RDS_EXPORT_IN_PROGRESS },
+		{ "COMPLETE", OB_RDS_EXPORT_COMPLETE },
+		{ "CANCELING", OB_RDS_EXPORT_CANCELING },
+		{ "CANCELED", OB_RDS_EXPORT_CANCELED },
+		{ "FAILED", OB_RDS_EXPORT_FAILED },
+	};
+	size_t i;
+
+	if (s == NULL)
+		return OB_RDS_EXPORT_UNKNOWN;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasecmp(s, words[i].name) == 0)
+			return words[i].status;
+	return OB_RDS_EXPORT_UNKNOWN;
+}
+
+void ob_rds_export_task_clear(struct ob_rds_export_task *t)
+{
+	if (t == NULL)
+		return;
+	free(t->id);
+	free(t->source_arn);
+	free(t->status_text);
+	free(t->s3_bucket);
+	free(t->s3_prefix);
+	free(t->iam_role_arn);
+	free(t->kms_key_id);
+	free(t->failure_cause);
+	memset(t, 0, sizeof(*t));
+}
+
+void ob_rds_export_task_list_clear(struct ob_rds_export_task_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		ob_rds_export_task_clear(&l->items[i]);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+/* One ExportTask element into *t (zeroed first; the caller clears it on
+ * failure too). An identifier and a Status are required: a task without
+ * them cannot be matched or judged. An unknown Status word is kept as
+ * text (UNKNOWN) for the caller to treat as "still running". */
+static int parse_export_task(const struct ob_xml_node *n, struct ob_rds_export_task *t,
+			     struct ob_error *err)
+{
+	const char *p;
+	long v;
+
+	memset(t, 0, sizeof(*t));
+	t->id = dup_text(n, "ExportTaskIdentifier");
+	t->source_arn = dup_text(n, "SourceArn");
+	t->status_text = dup_text(n, "Status");
+	t->s3_bucket = dup_text(n, "S3Bucket");
+	t->s3_prefix = dup_text(n, "S3Prefix");
+	t->iam_role_arn = dup_text(n, "IamRoleArn");
+	t->kms_key_id = dup_text(n, "KmsKeyId");
+	t->failure_cause = dup_text(n, "FailureCause");
+	if (!t->id || !t->source_arn || !t->status_text || !t->s3_bucket || !t->s3_prefix ||
+	    !t->iam_role_arn || !t->kms_key_id || !t->failure_cause)
+		return ob_error_set(err, OB_ERR_NOMEM, "out of memory");
+	if (t->id[0] == '\0' || t->status_text[0] == '\0')
+		return ob_error_set(err, OB_ERR_PARSE, "ExportTask without ExportTaskIdentifier or Status");
+	t->status = ob_rds_export_status_parse(t->status_text);
+	p = ob_xml_path_text(n, "PercentProgress");
+	if (p != NULL) {
+		if (parse_long(p, 0, 100, &v) < 0)
+			return ob_error_set(err, OB_ERR_PARSE, "export task %.100s: bad PercentProgress",
+					    t->id);
+		t->percent_progress = (int)v;
+	}
+	return 0;
+}
+
+int ob_rds_parse_export_tasks(const struct ob_xml_doc *doc, struct ob_rds_export_task_list *list,
+			      const char **ret_marker, struct ob_error *err)
+{
+	const struct ob_xml_node *result, *tasks, *n;
+	struct ob_rds_export_task *grown;
+	size_t count = 0;
+	const char *marker;
+
+	*ret_marker = NULL;
+	result = result_of(doc, "DescribeExportTasks");
+	if (result == NULL)
+		return ob_error_set(err, OB_ERR_PARSE, "DescribeExportTasks: no DescribeExportTasksResult");
+	tasks = ob_xml_child(result, "ExportTasks");
+	for (n = ob_xml_child(tasks, "ExportTask"); n; n = ob_xml_next(n, "ExportTask"))
+		count++;
+	if (count > MAX_EXPORT_TASKS || list->n > MAX_EXPORT_TASKS - count)
+		return ob_error_set(err, OB_ERR_PARSE, "DescribeExportTasks: more than %d tasks",
+				    MAX_EXPORT_TASKS);
+	if (count > 0) {
+		grown = realloc(list->items, (list->n + count) * sizeof(*grown));
+		if (grown == NULL)
+			return ob_error_set(err, OB_ERR_NOMEM, "out of memory");
+		list->items = grown;
+		for (n = ob_xml_child(tasks, "ExportTask"); n; n = ob_xml_next(n, "ExportTask")) {
+			if (parse_export_task(n, &list->items[list->n], err) < 0) {
+				ob_rds_export_task_clear(&list->items[list->n]);
+				return -1;
+			}
+			list->n++;
+		}
+	}
+	marker = ob_xml_path_text(result, "Marker");
+	if (marker != NULL && marker[0] != '\0')
+		*ret_marker = marker;
+	return 0;
+}
+
+int ob_rds_start_export_task(struct ob_aws *aws, const struct ob_rds_export_start *x,
+			     struct ob_rds_export_task *ret, struct ob_error *err)
+{
+	const struct ob_xml_node *n;
+	struct ob_rds_export_task task;
+	struct ob_aws_params p;
+	struct ob_xml_doc *doc = NULL;
+	int rc = -1;
+
+	memset(&task, 0, sizeof(task));
+	if (ret != NULL)
+		memset(ret, 0, sizeof(*ret));
+	if (x == NULL || empty(x->task_id) || empty(x->source_arn) || empty(x->s3_bucket) ||
+	    empty(x->iam_role_arn) || empty(x->kms_key_id))
+		return ob_error_set(err, OB_ERR_INVALID, "StartExportTask: task id, source ARN, "
+				    "bucket, IAM role and KMS key are required");
+	ob_aws_params_init(&p, "StartExportTask", RDS_VERSION);
+	ob_aws_param(&p, "ExportTaskIdentifier", x->task_id);
+	ob_aws_param(&p, "SourceArn", x->source_arn);
+	ob_aws_param(&p, "S3BucketName", x->s3_bucket);
+	if (!empty(x->s3_prefix))
+		ob_aws_param(&p, "S3Prefix", x->s3_prefix);
+	ob_aws_param(&p, "IamRoleArn", x->iam_role_arn);
+	ob_aws_param(&p, "KmsKeyId", x->kms_key_id);
+	if (ob_aws_query(aws, "rds", &p, &doc, err) < 0)
+		goto out;
+	/* The result element is the task itself. */
+	n = result_of(doc, "StartExportTask");
+	if (n == NULL) {
+		ob_error_set(err, OB_ERR_PARSE, "StartExportTask: no StartExportTaskResult");
+		goto out;
+	}
+	if (parse_export_task(n, &task, err) < 0)
+		goto out;
+	if (ret != NULL) {
+		*ret = task;
+		memset(&task, 0, sizeof(task));
+	}
+	rc = 0;
+out:
+	ob_rds_export_task_clear(&task);
+	ob_xml_free(doc);
+	ob_aws_params_clear(&p);
+	return rc;
+}
+
+int ob_rds_describe_export_tasks(struct ob_aws *aws, const char *const *ids, size_t n_ids,
+				 struct ob_rds_export_task_list *ret, struct ob_error *err)
+{
+	struct ob_aws_params p;
+	struct ob_xml_doc *doc = NULL;
+	const char *marker;
+	char *next = NULL;
+	size_t i;
+	int page, rc = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	if (ids == NULL || n_ids == 0 || n_ids > OB_RDS_EXPORT_IDS_MAX)
+		return ob_error_set(err, OB_ERR_INVALID, "DescribeExportTasks: 1 to %d ids",
+				    OB_RDS_EXPORT_IDS_MAX);
+	for (i = 0; i < n_ids; i++)
+		if (empty(ids[i]))
+			return ob_error_set(err, OB_ERR_INVALID, "DescribeExportTasks: id %zu is empty",
+					    i);
+	memset(&p, 0, sizeof(p));
+	for (page = 0; page < MAX_PAGES; page++) {
+		ob_aws_params_clear(&p);
+		ob_aws_params_init(&p, "DescribeExportTasks", RDS_VERSION);
+		ob_aws_param(&p, "Filters.Filter.1.Name", "export-task-identifier");
+		ob_aws_param_list(&p, "Filters.Filter.1.Values", "Value", ids, n_ids);
+		ob_aws_param(&p, "MaxRecords", "100");
+		if (next != NULL)
+			ob_aws_param(&p, "Marker", next);
+		if (ob_aws_query(aws, "rds", &p, &doc, err) < 0)
+			goto out;
+		if (ob_rds_parse_export_tasks(doc, ret, &marker, err) < 0)
+			goto out;
+		if (marker == NULL) {
+			rc = 0;
+			goto out;
+		}
+		if (next != NULL && strcmp(next, marker) == 0) {
+			ob_error_set(err, OB_ERR_PARSE, "DescribeExportTasks: Marker did not advance");
+			goto out;
+		}
+		free(next);
+		next = strdup(marker);
+		ob_xml_free(doc);
+		doc = NULL;
+		if (next == NULL) {
+			ob_error_set(err, OB_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	ob_error_set(err, OB_ERR_PARSE, "DescribeExportTasks: more than %d pages", MAX_PAGES);
+out:
+	if (rc < 0)
+		ob_rds_export_task_list_clear(ret);
+	ob_xml_free(doc);
+	free(next);
 	ob_aws_params_clear(&p);
 	return rc;
 }

@@ -164,6 +164,18 @@ static int gather(struct ob_report *r, int64_t now, struct ob_error *err)
 		age = (double)((now - oldest.items[0].created_ms) / 1000);
 	ob_job_list_clear(&oldest);
 	ob_metrics_set(r->m, OB_M_OLDEST_UNFINISHED, NULL, age);
+	if (r->role == OB_ROLE_SOURCE) {
+		long ex[OB_EXPORT_STATE_COUNT];
+		int s;
+
+		if (ob_store_export_counts(r->store, ex, err) < 0)
+			return -1;
+		for (s = 0; s < OB_EXPORT_STATE_COUNT; s++) {
+			const char *labels[] = { ob_export_state_name((enum ob_export_state)s) };
+
+			ob_metrics_set(r->m, OB_M_EXPORTS, labels, (double)ex[s]);
+		}
+	}
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 
 #include "ob/announce.h"
 #include "ob/event.h"
+#include "ob/export.h"
 #include "ob/ident.h"
 #include "ob/log.h"
 #include "ob/rds.h"
@@ -151,8 +152,19 @@ static int do_expire(void *ctx, struct ob_job *job, struct ob_error *err)
 	struct ob_store_change chg = { 0 };
 	struct ob_rds_snapshot snap;
 	struct ob_error aerr;
+	bool held;
 	int found, rc;
 
+	/* A running export task reads the copy: deleting it would break the
+	 * export. Expiry waits, backing off up to 15 minutes. */
+	if (ob_export_holds_copy(&s->jobs, job->id, &held, err) < 0)
+		return -1;
+	if (held) {
+		ob_error_set(&aerr, OB_ERR_CONFLICT, "the S3 export of %s has not finished; the "
+			     "export copy is kept until it has", job->copy_id);
+		chg.detail = "expiry waits for the S3 export";
+		return ob_jobs_apply(&s->jobs, job, OB_EV_DEFER, &chg, &aerr, err);
+	}
 	memset(&snap, 0, sizeof(snap));
 	found = ob_jobs_describe_copy(&s->jobs, job->kind, job->copy_id, &snap, &aerr);
 	if (found < 0)
@@ -514,7 +526,7 @@ int ob_source_run(struct ob_source *s, int64_t *ret_next_ms, struct ob_error *er
 		OB_JOB_COPYING, OB_JOB_COPIED, OB_JOB_SHARED, OB_JOB_NOTIFIED,
 	};
 	static const enum ob_job_state pending[] = { OB_JOB_PENDING };
-	int64_t next, next_pending;
+	int64_t next, next_pending, next_export;
 	size_t slots;
 
 	*ret_next_ms = OB_FSM_NEVER;
@@ -527,8 +539,13 @@ int ob_source_run(struct ob_source *s, int64_t *ret_next_ms, struct ob_error *er
 		return -1;
 	if (ob_jobs_free_slots(&s->jobs, OB_JOB_COPYING, &slots, err) < 0 ||
 	    ob_jobs_run_state(&s->jobs, OB_JOB_PENDING, slots, do_copy, s, err) < 0 ||
+	    /* Every job passes `copied` (its copy available) before its share
+	     * is committed: that is where its S3 export row is made. */
+	    ob_export_adopt(&s->jobs, err) < 0 ||
 	    ob_jobs_run_state(&s->jobs, OB_JOB_COPIED, BATCH_JOBS, do_share, s, err) < 0 ||
 	    ob_jobs_run_state(&s->jobs, OB_JOB_SHARED, BATCH_JOBS, do_notify, s, err) < 0 ||
+	    /* After the hand-off: the exports never hold it up. */
+	    ob_export_run(&s->jobs, &next_export, err) < 0 ||
 	    ob_jobs_run_state(&s->jobs, OB_JOB_NOTIFIED, BATCH_JOBS, do_expire, s, err) < 0)
 		return -1;
 
@@ -543,6 +560,8 @@ int ob_source_run(struct ob_source *s, int64_t *ret_next_ms, struct ob_error *er
 	}
 	if (s->jobs.cfg->sweep_interval_ms > 0 && s->next_sweep_ms < next)
 		next = s->next_sweep_ms;
+	if (next_export < next)
+		next = next_export;
 	*ret_next_ms = next;
 	return 0;
 }

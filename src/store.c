@@ -71,7 +71,9 @@ static const char *const migrations[] = {
 	" BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;"
 	"CREATE TRIGGER history_no_delete BEFORE DELETE ON history"
 	" BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
-	/* 1 -> 2: the alert outbox (alert.c; the section at the end). */
+	/* 1 -> 2: the alert outbox (alert.c; the section at the end), and
+	 * the S3 export sub-state of a source job (docs/s3-export.md), a table
+	 * of its own so the job row stays as it was (export.c). */
 	"CREATE TABLE alerts ("
 	" key TEXT NOT NULL PRIMARY KEY CHECK (key <> ''),"
 	" kind TEXT NOT NULL CHECK (kind <> ''),"
@@ -82,7 +84,20 @@ static const char *const migrations[] = {
 	" raised_sent INTEGER NOT NULL DEFAULT 0 CHECK (raised_sent IN (0, 1)),"
 	" cleared_at INTEGER CHECK (cleared_at IS NULL OR typeof(cleared_at) = 'integer'),"
 	" clear_text TEXT NOT NULL DEFAULT '',"
-	" terminal INTEGER NOT NULL DEFAULT 0 CHECK (terminal IN (0, 1)));",
+	" terminal INTEGER NOT NULL DEFAULT 0 CHECK (terminal IN (0, 1)));"
+	"CREATE TABLE exports ("
+	" job_id TEXT NOT NULL PRIMARY KEY REFERENCES jobs (id),"
+	" task_id TEXT NOT NULL CHECK (task_id <> ''),"
+	" source_arn TEXT NOT NULL CHECK (source_arn <> ''),"
+	" state TEXT NOT NULL CHECK (state <> ''),"
+	" attempts INTEGER NOT NULL DEFAULT 0 CHECK (typeof(attempts) = 'integer' AND attempts >= 0),"
+	" next_at INTEGER NOT NULL CHECK (typeof(next_at) = 'integer'),"
+	" created_at INTEGER NOT NULL CHECK (typeof(created_at) = 'integer'),"
+	" updated_at INTEGER NOT NULL CHECK (typeof(updated_at) = 'integer'),"
+	" percent INTEGER NOT NULL DEFAULT 0 CHECK (percent BETWEEN 0 AND 100),"
+	" error_code TEXT NOT NULL DEFAULT '',"
+	" error_message TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX exports_state_next_at ON exports (state, next_at);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1388,4 +1403,309 @@ void ob_alert_list_clear(struct ob_alert_list *list)
 	free(list->items);
 	list->items = NULL;
 	list->n = 0;
+}
+
+/* ---- S3 export sub-state (schema 2) ------------------------------------------
+ *
+ * One row per source job that gets an S3 export, in `exports`. These
+ * statements are prepared on use (sqlite3_prepare_v2 per call): the export
+ * poll runs once per tick, not per job, and the cached-statement table
+ * above stays the jobs' own.
+ */
+
+static const char *const export_state_names[OB_EXPORT_STATE_COUNT] = {
+	[OB_EXPORT_PENDING] = "pending",
+	[OB_EXPORT_RUNNING] = "running",
+	[OB_EXPORT_COMPLETE] = "complete",
+	[OB_EXPORT_FAILED] = "failed",
+	[OB_EXPORT_CANCELED] = "canceled",
+};
+
+const char *ob_export_state_name(enum ob_export_state s)
+{
+	return (unsigned)s < OB_EXPORT_STATE_COUNT ? export_state_names[s] : "?";
+}
+
+int ob_export_state_parse(const char *name, enum ob_export_state *ret)
+{
+	int i;
+
+	for (i = 0; name != NULL && i < OB_EXPORT_STATE_COUNT; i++) {
+		if (strcmp(name, export_state_names[i]) == 0) {
+			*ret = (enum ob_export_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void ob_export_clear(struct ob_export *e)
+{
+	if (e == NULL)
+		return;
+	free(e->job_id);
+	free(e->task_id);
+	free(e->source_arn);
+	free(e->error_code);
+	free(e->error_message);
+	memset(e, 0, sizeof(*e));
+}
+
+void ob_export_list_clear(struct ob_export_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		ob_export_clear(&l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+#define EXPORT_COLS "job_id, task_id, source_arn, state, attempts, next_at, created_at," \
+		    " updated_at, percent, error_code, error_message"
+
+/* A one-off statement, or -1 + err. */
+static int prep(struct ob_store *st, const char *sql, sqlite3_stmt **ret, struct ob_error *err)
+{
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, ret, NULL);
+
+	return rc == SQLITE_OK ? 0 : db_error(st, rc, err, "prepare export statement");
+}
+
+/* The current EXPORT_COLS row into *ret. */
+static int read_export(struct ob_store *st, sqlite3_stmt *s, struct ob_export *ret,
+		       struct ob_error *err)
+{
+	struct ob_export e = { 0 };
+	const char *state = (const char *)sqlite3_column_text(s, 3);
+	sqlite3_int64 attempts = sqlite3_column_int64(s, 4);
+
+	e.job_id = col_dup(s, 0);
+	e.task_id = col_dup(s, 1);
+	e.source_arn = col_dup(s, 2);
+	e.error_code = col_dup(s, 9);
+	e.error_message = col_dup(s, 10);
+	if (!e.job_id || !e.task_id || !e.source_arn || !e.error_code || !e.error_message) {
+		ob_export_clear(&e);
+		return ob_error_set(err, OB_ERR_NOMEM, "store: out of memory");
+	}
+	if (ob_export_state_parse(state, &e.state) != 0 || attempts < 0 || attempts > UINT_MAX) {
+		ob_error_set(err, OB_ERR_PARSE, "%s: export of job %s has unknown state '%s' or a "
+			     "counter out of range", st->path, e.job_id, OPT(state));
+		ob_export_clear(&e);
+		return -1;
+	}
+	e.attempts = (unsigned)attempts;
+	e.next_at_ms = sqlite3_column_int64(s, 5);
+	e.created_ms = sqlite3_column_int64(s, 6);
+	e.updated_ms = sqlite3_column_int64(s, 7);
+	e.percent = (int)sqlite3_column_int64(s, 8);
+	*ret = e;
+	return 0;
+}
+
+int ob_store_export_insert(struct ob_store *st, const struct ob_export *e, int64_t now_ms,
+			   bool *ret_created, struct ob_error *err)
+{
+	static const char sql[] = "INSERT INTO exports (" EXPORT_COLS ") VALUES (?1, ?2, ?3, ?4,"
+				  " 0, ?5, ?6, ?6, 0, '', '') ON CONFLICT (job_id) DO NOTHING";
+	sqlite3_stmt *s = NULL;
+	const char *state;
+	int rc;
+
+	if (ret_created != NULL)
+		*ret_created = false;
+	if (e == NULL || !e->job_id || !e->task_id || !e->source_arn ||
+	    (state = ob_export_state_name(e->state))[0] == '?')
+		return ob_error_set(err, OB_ERR_INVALID, "store: an export needs job, task, source "
+				    "ARN and a valid state");
+	if (prep(st, sql, &s, err) != 0)
+		return -1;
+	if ((rc = sqlite3_bind_text(s, 1, e->job_id, -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(s, 2, e->task_id, -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(s, 3, e->source_arn, -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(s, 4, state, -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(s, 5, e->next_at_ms)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(s, 6, now_ms)) == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE) {
+		db_error(st, rc, err, "insert export");
+		sqlite3_finalize(s);
+		return ob_error_prefix(err, "job %s", e->job_id);
+	}
+	if (ret_created != NULL)
+		*ret_created = sqlite3_changes(st->db) > 0;
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int ob_store_export_get(struct ob_store *st, const char *job_id, struct ob_export *ret,
+			struct ob_error *err)
+{
+	static const char sql[] = "SELECT " EXPORT_COLS " FROM exports WHERE job_id = ?1";
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	memset(ret, 0, sizeof(*ret));
+	if (job_id == NULL)
+		return ob_error_set(err, OB_ERR_INVALID, "store: no job id");
+	if (prep(st, sql, &s, err) != 0)
+		return -1;
+	rc = sqlite3_bind_text(s, 1, job_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rc = read_export(st, s, ret, err);
+	else if (rc == SQLITE_DONE)
+		rc = ob_error_set(err, OB_ERR_NOTFOUND, "%s: job %s has no export", st->path, job_id);
+	else
+		rc = db_error(st, rc, err, "read export");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int ob_store_exports_list(struct ob_store *st, enum ob_export_state state, int64_t due_before_ms,
+			  size_t limit, struct ob_export_list *ret, struct ob_error *err)
+{
+	static const char sql[] = "SELECT " EXPORT_COLS " FROM exports WHERE state = ?1 AND"
+				  " next_at <= ?2 ORDER BY next_at, job_id LIMIT ?3";
+	struct ob_export_list l = { NULL, 0 };
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	int rc;
+
+	memset(ret, 0, sizeof(*ret));
+	if ((unsigned)state >= OB_EXPORT_STATE_COUNT)
+		return ob_error_set(err, OB_ERR_INVALID, "store: export state %d out of range",
+				    (int)state);
+	if (prep(st, sql, &s, err) != 0)
+		return -1;
+	if ((rc = sqlite3_bind_text(s, 1, ob_export_state_name(state), -1, SQLITE_STATIC)) ==
+		    SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(s, 2, due_before_ms)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 3, limit == 0 || limit > (size_t)INT64_MAX
+						     ? -1 : (int64_t)limit);
+	if (rc != SQLITE_OK) {
+		db_error(st, rc, err, "list exports");
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (grow((void **)&l.items, l.n, &cap, sizeof(*l.items), err) != 0 ||
+		    read_export(st, s, &l.items[l.n], err) != 0)
+			goto out;
+		l.n++;
+	}
+	if (rc != SQLITE_DONE)
+		db_error(st, rc, err, "list exports");
+out:
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		*ret = l;
+	else
+		ob_export_list_clear(&l);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ob_store_export_update(struct ob_store *st, struct ob_export *e, enum ob_export_state from,
+			   int64_t now_ms, struct ob_error *err)
+{
+	static const char sql[] = "UPDATE exports SET state = ?1, attempts = ?2, next_at = ?3,"
+				  " percent = ?4, error_code = ?5, error_message = ?6,"
+				  " updated_at = ?7 WHERE job_id = ?8 AND state = ?9";
+	sqlite3_stmt *s = NULL;
+	int rc, changed;
+
+	if (e == NULL || e->job_id == NULL || (unsigned)e->state >= OB_EXPORT_STATE_COUNT ||
+	    (unsigned)from >= OB_EXPORT_STATE_COUNT || e->percent < 0 || e->percent > 100)
+		return ob_error_set(err, OB_ERR_INVALID, "store: bad export update");
+	if (prep(st, sql, &s, err) != 0)
+		return -1;
+	if ((rc = sqlite3_bind_text(s, 1, ob_export_state_name(e->state), -1, SQLITE_STATIC)) ==
+		    SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(s, 2, e->attempts)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(s, 3, e->next_at_ms)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(s, 4, e->percent)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(s, 5, OPT(e->error_code), -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(s, 6, OPT(e->error_message), -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int64(s, 7, now_ms)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(s, 8, e->job_id, -1, SQLITE_STATIC)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_text(s, 9, ob_export_state_name(from), -1, SQLITE_STATIC)) ==
+		    SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE) {
+		db_error(st, rc, err, "update export");
+		sqlite3_finalize(s);
+		return -1;
+	}
+	changed = sqlite3_changes(st->db);
+	sqlite3_finalize(s);
+	if (changed == 0) {
+		struct ob_export now;
+
+		if (ob_store_export_get(st, e->job_id, &now, err) != 0)
+			return -1;
+		ob_error_set(err, OB_ERR_CONFLICT, "%s: export of job %s is '%s' now, not '%s'",
+			     st->path, e->job_id, ob_export_state_name(now.state),
+			     ob_export_state_name(from));
+		ob_export_clear(&now);
+		return -1;
+	}
+	e->updated_ms = now_ms;
+	return 0;
+}
+
+int ob_store_export_counts(struct ob_store *st, long ret_counts[OB_EXPORT_STATE_COUNT],
+			   struct ob_error *err)
+{
+	static const char sql[] = "SELECT state, COUNT(*) FROM exports GROUP BY state";
+	enum ob_export_state state;
+	sqlite3_stmt *s = NULL;
+	const char *name;
+	int rc;
+
+	memset(ret_counts, 0, OB_EXPORT_STATE_COUNT * sizeof(ret_counts[0]));
+	if (prep(st, sql, &s, err) != 0)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(s, 0);
+		if (ob_export_state_parse(name, &state) != 0) {
+			ob_error_set(err, OB_ERR_PARSE, "%s: an export has unknown state '%s'",
+				     st->path, OPT(name));
+			break;
+		}
+		ret_counts[state] = (long)sqlite3_column_int64(s, 1);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		db_error(st, rc, err, "count exports");
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	memset(ret_counts, 0, OB_EXPORT_STATE_COUNT * sizeof(ret_counts[0]));
+	return -1;
+}
+
+int ob_store_export_next_due(struct ob_store *st, enum ob_export_state state, int64_t *ret_ms,
+			     struct ob_error *err)
+{
+	static const char sql[] = "SELECT MIN(next_at) FROM exports WHERE state = ?1";
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*ret_ms = OB_FSM_NEVER;
+	if ((unsigned)state >= OB_EXPORT_STATE_COUNT)
+		return ob_error_set(err, OB_ERR_INVALID, "store: export state out of range");
+	if (prep(st, sql, &s, err) != 0)
+		return -1;
+	rc = sqlite3_bind_text(s, 1, ob_export_state_name(state), -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		*ret_ms = sqlite3_column_int64(s, 0);
+	if (rc != SQLITE_ROW)
+		db_error(st, rc, err, "next export due");
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : -1;
 }

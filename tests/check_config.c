@@ -31,6 +31,15 @@
 #define KMS_MSG "expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), alias ARN, key id or alias/<name>"
 #define GLOB_MSG "expected a comma-separated list of globs on DB identifiers (letters, digits, -, *, ?, [...])"
 #define DUR_MSG "expected a duration with a unit such as 30s, 5m, 26h, 7d"
+#define ROLE_LINE "export_iam_role_arn = arn:aws:iam::111111111111:role/rds-s3-export\n"
+#define B63 "b23456789012345678901234567890123456789012345678901234567890123"
+#define X64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define N64 X64
+#define P512 X64 X64 X64 X64 X64 X64 X64 X64
+#define ROLE_MSG "expected an IAM role ARN such as arn:aws:iam::111111111111:role/rds-s3-export"
+#define BN_CHARS "expected an S3 bucket name: lowercase letters, digits, '.' and '-' only"
+#define BN_LEN "expected an S3 bucket name: 3 to 63 characters"
+#define PFX_MSG "expected an S3 key prefix: 1 to 512 printable ASCII characters"
 
 /* Full configurations, one key per line, so that a case can override a
  * key's value and know the line number of the message it expects. */
@@ -103,6 +112,9 @@ static const size_t string_fields[] = {
 	offsetof(struct ob_config, allowed_source_accounts),
 	offsetof(struct ob_config, metrics_file),
 	offsetof(struct ob_config, cloudwatch_namespace),
+	offsetof(struct ob_config, export_to_s3_bucket),
+	offsetof(struct ob_config, export_to_s3_prefix),
+	offsetof(struct ob_config, export_iam_role_arn),
 };
 
 static const char *str_at(const struct ob_config *c, size_t off)
@@ -513,6 +525,28 @@ static const struct {
 	  FS, O(cloudwatch_namespace), "Offsite Backup/1", 0 },
 	{ SRC, { { NULL } }, "[daemon]\nmetrics_file = /run/ob/x.prom\n", FS, O(metrics_file),
 	  "/run/ob/x.prom", 0 },
+	/* S3 export */
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = ob-escrow.vault-1\n" ROLE_LINE, FS,
+	  O(export_to_s3_bucket), "ob-escrow.vault-1", 0 },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = abc\n" ROLE_LINE, FS,
+	  O(export_to_s3_bucket), "abc", 0 },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = " B63 "\n" ROLE_LINE, FS,
+	  O(export_to_s3_bucket), B63, 0 },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = 1.2.3.4.5\n" ROLE_LINE, FS,
+	  O(export_to_s3_bucket), "1.2.3.4.5", 0 },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_to_s3_prefix = rds/exports #x\n"
+	  ROLE_LINE, FS, O(export_to_s3_prefix), "rds/exports", 0 },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_to_s3_prefix = a b/C=1!\n"
+	  ROLE_LINE, FS, O(export_to_s3_prefix), "a b/C=1!", 0 },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_to_s3_prefix = " P512 "\n"
+	  ROLE_LINE, FS, O(export_to_s3_prefix), P512, 0 },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_iam_role_arn = "
+	  "arn:aws:iam::111111111111:role/service-role/rds+s3=export,x.y@z_1\n", FS, O(export_iam_role_arn),
+	  "arn:aws:iam::111111111111:role/service-role/rds+s3=export,x.y@z_1", 0 },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_iam_role_arn = "
+	  "arn:aws-cn:iam::111111111111:role/" N64 "\n", FS, O(export_iam_role_arn),
+	  "arn:aws-cn:iam::111111111111:role/" N64, 0 },
+	{ SRC, { { NULL } }, "", FS, O(export_to_s3_bucket), "", 0 },
 #undef O
 };
 
@@ -687,6 +721,70 @@ static const struct {
 	{ TGT, { { "rpo", "0" } }, NULL, ERR(24, "rpo: expected a duration greater than 0, got \"0\"") },
 	{ TGT, { { NULL } }, "[source]\ninclude_db = x\n",
 	  ERR(26, "include_db: [source] keys are not allowed with role = target") },
+	/* S3 export: values */
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = ab\n" ROLE_LINE,
+	  ERR(26, "export_to_s3_bucket: " BN_LEN ", got \"ab\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = " B63 "4\n" ROLE_LINE,
+	  ERR(26, "export_to_s3_bucket: " BN_LEN ", got \"" B63 "4\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = My-Bucket\n" ROLE_LINE,
+	  ERR(26, "export_to_s3_bucket: " BN_CHARS ", got \"My-Bucket\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = my_bucket\n" ROLE_LINE,
+	  ERR(26, "export_to_s3_bucket: " BN_CHARS ", got \"my_bucket\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = caf\xc3\xa9s\n" ROLE_LINE,
+	  ERR(26, "export_to_s3_bucket: " BN_CHARS ", got \"caf\\xc3\\xa9s\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = -bucket\n" ROLE_LINE,
+	  ERR(26, "export_to_s3_bucket: expected an S3 bucket name that starts and ends with a letter or digit, got \"-bucket\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = bucket.\n" ROLE_LINE,
+	  ERR(26, "export_to_s3_bucket: expected an S3 bucket name that starts and ends with a letter or digit, got \"bucket.\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = a..b\n" ROLE_LINE,
+	  ERR(26, "export_to_s3_bucket: expected an S3 bucket name without two adjacent dots, got \"a..b\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = 192.168.5.4\n" ROLE_LINE,
+	  ERR(26, "export_to_s3_bucket: expected an S3 bucket name, not an IP address, got \"192.168.5.4\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = xn--bucket\n" ROLE_LINE,
+	  ERR(26, "export_to_s3_bucket: expected an S3 bucket name without a prefix AWS reserves (xn--, sthree-, amzn-s3-demo-), got \"xn--bucket\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b--ol-s3\n" ROLE_LINE,
+	  ERR(26, "export_to_s3_bucket: expected an S3 bucket name without a suffix AWS reserves (-s3alias, --ol-s3, --x-s3), got \"b--ol-s3\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_to_s3_prefix = /rds\n" ROLE_LINE,
+	  ERR(27, "export_to_s3_prefix: expected an S3 key prefix without a leading '/', got \"/rds\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_to_s3_prefix = a//b\n" ROLE_LINE,
+	  ERR(27, "export_to_s3_prefix: expected an S3 key prefix without empty path segments (\"//\"), got \"a//b\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_to_s3_prefix = " P512 "a\n" ROLE_LINE,
+	  ERR(27, "export_to_s3_prefix: " PFX_MSG ", got \"" X64 "\"...") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_to_s3_prefix = r\xc3\xa9s\n" ROLE_LINE,
+	  ERR(27, "export_to_s3_prefix: " PFX_MSG ", got \"r\\xc3\\xa9s\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_to_s3_prefix = a\x01z\n" ROLE_LINE,
+	  ERR(27, "export_to_s3_prefix: value contains a control character") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_iam_role_arn = arn:aws:iam::11111111111:role/x\n",
+	  ERR(27, "export_iam_role_arn: " ROLE_MSG ", got \"arn:aws:iam::11111111111:role/x\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_iam_role_arn = arn:aws:iam::111111111111:user/x\n",
+	  ERR(27, "export_iam_role_arn: " ROLE_MSG ", got \"arn:aws:iam::111111111111:user/x\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_iam_role_arn = arn:aws:iam:eu-central-1:111111111111:role/x\n",
+	  ERR(27, "export_iam_role_arn: " ROLE_MSG ", got \"arn:aws:iam:eu-central-1:111111111111:role/x\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_iam_role_arn = arn:aws:s3::111111111111:role/x\n",
+	  ERR(27, "export_iam_role_arn: " ROLE_MSG ", got \"arn:aws:s3::111111111111:role/x\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_iam_role_arn = arn:aws:iam::111111111111:role/\n",
+	  ERR(27, "export_iam_role_arn: " ROLE_MSG ", got \"arn:aws:iam::111111111111:role/\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_iam_role_arn = arn:aws:iam::111111111111:role/p/\n",
+	  ERR(27, "export_iam_role_arn: " ROLE_MSG ", got \"arn:aws:iam::111111111111:role/p/\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_iam_role_arn = arn:aws:iam::111111111111:role/a b\n",
+	  ERR(27, "export_iam_role_arn: " ROLE_MSG ", got \"arn:aws:iam::111111111111:role/a b\"") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\nexport_iam_role_arn = arn:aws:iam::111111111111:role/" N64 "a\n",
+	  ERR(27, "export_iam_role_arn: " ROLE_MSG ", got \"arn:aws:iam::111111111111:role/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"...") },
+	/* S3 export: keys that need each other */
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\n",
+	  ERR(26, "export_to_s3_bucket requires export_iam_role_arn in [source]") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_prefix = rds\n",
+	  ERR(26, "export_to_s3_prefix requires export_to_s3_bucket in [source]") },
+	{ SRC, { { NULL } }, "[source]\n" ROLE_LINE,
+	  ERR(26, "export_iam_role_arn requires export_to_s3_bucket in [source]") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket =\nexport_to_s3_prefix = x\n" ROLE_LINE,
+	  ERR(27, "export_to_s3_prefix requires export_to_s3_bucket in [source]")
+	  ERR(28, "export_iam_role_arn requires export_to_s3_bucket in [source]") },
+	{ SRC, { { NULL } }, "[source]\nexport_to_s3_bucket = Bad\n",
+	  ERR(26, "export_to_s3_bucket: " BN_CHARS ", got \"Bad\"")
+	  ERR(26, "export_to_s3_bucket requires export_iam_role_arn in [source]") },
+	{ TGT, { { NULL } }, "[source]\nexport_to_s3_bucket = b-1\n",
+	  ERR(26, "export_to_s3_bucket: [source] keys are not allowed with role = target") },
 	/* metrics */
 	{ SRC, { { NULL } }, "[daemon]\nmetrics_file = relative.prom\n",
 	  ERR(26, "metrics_file: expected an absolute file path (at most 1024 bytes), got \"relative.prom\"") },
@@ -1427,7 +1525,8 @@ START_TEST(test_example_file)
 		"secret_access_key", "endpoint_url", "imds_url", "export_kms_key", "target_account",
 		"notify_topic_arn", "include_db", "exclude_db", "require_tag", "export_copy_retention",
 		"import_kms_key", "allowed_source_accounts", "keep_daily", "keep_weekly", "keep_monthly",
-		"keep_yearly", "rpo",
+		"keep_yearly", "rpo", "export_to_s3_bucket", "export_to_s3_prefix",
+		"export_iam_role_arn",
 	};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		char k1[64], k2[64];

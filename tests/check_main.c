@@ -37,6 +37,7 @@ int main(void)
 	srunner_add_suite(sr, ob_suite_daemon());
 	srunner_add_suite(sr, ob_suite_metrics());
 	srunner_add_suite(sr, ob_suite_alert());
+	srunner_add_suite(sr, ob_suite_export());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	/* A plain closing line of our own, on stdout after everything the

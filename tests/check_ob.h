@@ -31,5 +31,6 @@ Suite *ob_suite_rebuild(void);
 Suite *ob_suite_daemon(void);
 Suite *ob_suite_metrics(void);
 Suite *ob_suite_alert(void);
+Suite *ob_suite_export(void);
 
 #endif

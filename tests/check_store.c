@@ -341,7 +341,7 @@ START_TEST(test_pragmas)
 				      " AND tbl_name = 'history'"),
 			 2);
 	ck_assert_int_eq(raw_int(raw, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
-				      " AND sql LIKE '%(state, next_at)%'"),
+				      " AND tbl_name = 'jobs' AND sql LIKE '%(state, next_at)%'"),
 			 1);
 	ck_assert_int_eq(sqlite3_close(raw), SQLITE_OK);
 	ob_store_close(st);
@@ -1701,6 +1701,202 @@ START_TEST(test_crash_atomicity)
 }
 END_TEST
 
+/* --- S3 export sub-state (schema 2) --------------------------------------- */
+
+/* A file at schema 1 (the jobs and history only) with a job in it opens,
+ * migrates to the current version, keeps the job and gains `exports`. */
+START_TEST(test_migrate_v1_keeps_jobs)
+{
+	struct ob_store *st;
+	struct tjob t;
+	struct ob_job got;
+	struct ob_export x = { 0 };
+	struct ob_error err;
+	sqlite3 *raw;
+	bool created;
+
+	make_tmpdir();
+	st = open_ok(dbpath, false);
+	insert_ok(st, tjob(&t, 7, OB_JOB_NOTIFIED, 100), 50, true);
+	ob_store_close(st);
+	/* Back to what a schema-1 build wrote: migration 0 is unchanged. */
+	raw = raw_open(dbpath);
+	ck_assert_int_eq(raw_exec(raw, "DROP TABLE exports; DROP TABLE alerts; PRAGMA user_version = 1"), SQLITE_OK);
+	ck_assert_int_eq(raw_int(raw, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'exports'"),
+			 0);
+	ck_assert_int_eq(sqlite3_close(raw), SQLITE_OK);
+	/* A read-only open (offsite-backupctl) refuses to guess... */
+	ck_assert_int_eq(ob_store_open(dbpath, true, &st, &err), -1);
+	ck_assert_int_eq(err.kind, OB_ERR_CONFIG);
+	/* ...the daemon migrates. */
+	st = open_ok(dbpath, false);
+	ck_assert_int_eq(ob_store_file_version(st), ob_store_schema_version());
+	ck_assert_int_ge(ob_store_schema_version(), 2);
+	get_ok(st, t.id, &got);
+	ck_assert_str_eq(got.source_arn, t.arn);
+	ck_assert_int_eq(got.state, OB_JOB_NOTIFIED);
+	ck_assert_int_eq(got.created_ms, 50);
+	ob_job_clear(&got);
+	x.job_id = t.id;
+	x.task_id = "ob-export-j7";
+	x.source_arn = "arn:aws:rds:eu-central-1:111122223333:snapshot:ob-x";
+	x.state = OB_EXPORT_PENDING;
+	x.next_at_ms = 10;
+	ck_assert_msg(ob_store_export_insert(st, &x, 60, &created, &err) == 0, "%s", err.message);
+	ck_assert(created);
+	ob_store_close(st);
+	ck_assert_int_eq(path_int(dbpath, "PRAGMA user_version"), ob_store_schema_version());
+	ck_assert_int_eq(count_rows("jobs"), 1);
+	ck_assert_int_eq(count_rows("history"), 1);
+	ck_assert_int_eq(count_rows("exports"), 1);
+	ck_assert_int_eq(path_int(dbpath, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
+					  " AND tbl_name = 'exports' AND sql LIKE '%(state, next_at)%'"),
+			 1);
+	remove_tmpdir();
+}
+END_TEST
+
+static void export_row(struct ob_export *x, const char *job_id, const char *task,
+		       enum ob_export_state state, int64_t next_at)
+{
+	memset(x, 0, sizeof(*x));
+	x->job_id = (char *)job_id;
+	x->task_id = (char *)task;
+	x->source_arn = (char *)"arn:aws:rds:eu-central-1:111122223333:snapshot:ob-copy";
+	x->state = state;
+	x->next_at_ms = next_at;
+}
+
+START_TEST(test_exports)
+{
+	struct ob_store *st;
+	struct tjob t1, t2, t3;
+	struct ob_export x, got;
+	struct ob_export_list l;
+	struct ob_error err;
+	long counts[OB_EXPORT_STATE_COUNT];
+	enum ob_export_state es;
+	int64_t due;
+	bool created;
+	sqlite3 *raw;
+
+	make_tmpdir();
+	st = open_ok(dbpath, false);
+	insert_ok(st, tjob(&t1, 1, OB_JOB_COPIED, 0), 1, true);
+	insert_ok(st, tjob(&t2, 2, OB_JOB_COPIED, 0), 1, true);
+	insert_ok(st, tjob(&t3, 3, OB_JOB_COPIED, 0), 1, true);
+
+	/* Names both ways; unknown ones refused. */
+	for (es = OB_EXPORT_PENDING; es < OB_EXPORT_STATE_COUNT; es++) {
+		enum ob_export_state back;
+
+		ck_assert_int_eq(ob_export_state_parse(ob_export_state_name(es), &back), 0);
+		ck_assert_int_eq(back, es);
+	}
+	ck_assert_str_eq(ob_export_state_name(OB_EXPORT_STATE_COUNT), "?");
+	ck_assert_int_eq(ob_export_state_parse("RUNNING", &es), -1);
+	ck_assert_int_eq(ob_export_state_parse(NULL, &es), -1);
+
+	ck_assert_int_eq(ob_store_export_next_due(st, OB_EXPORT_PENDING, &due, &err), 0);
+	ck_assert(due == OB_FSM_NEVER);
+	export_row(&x, t1.id, "ob-export-1", OB_EXPORT_PENDING, 100);
+	ck_assert_int_eq(ob_store_export_insert(st, &x, 5, &created, &err), 0);
+	ck_assert(created);
+	/* Exactly once: a second insert for the job changes nothing. */
+	export_row(&x, t1.id, "other", OB_EXPORT_RUNNING, 1);
+	ck_assert_int_eq(ob_store_export_insert(st, &x, 6, &created, &err), 0);
+	ck_assert(!created);
+	export_row(&x, t2.id, "ob-export-2", OB_EXPORT_PENDING, 50);
+	ck_assert_int_eq(ob_store_export_insert(st, &x, 5, &created, &err), 0);
+	/* No job, no export: the row references jobs. */
+	export_row(&x, "j-none", "ob-export-x", OB_EXPORT_PENDING, 50);
+	ck_assert_int_eq(ob_store_export_insert(st, &x, 5, &created, &err), -1);
+	ck_assert_int_eq(err.kind, OB_ERR_INVALID);
+	ck_assert(!created);
+	/* Bad arguments. */
+	export_row(&x, t3.id, "", OB_EXPORT_PENDING, 50);
+	x.task_id = NULL;
+	ck_assert_int_eq(ob_store_export_insert(st, &x, 5, NULL, &err), -1);
+	ck_assert_int_eq(err.kind, OB_ERR_INVALID);
+	export_row(&x, t3.id, "ob-export-3", OB_EXPORT_STATE_COUNT, 50);
+	ck_assert_int_eq(ob_store_export_insert(st, &x, 5, NULL, &err), -1);
+	export_row(&x, t3.id, "", OB_EXPORT_PENDING, 50);
+	ck_assert_int_eq(ob_store_export_insert(st, &x, 5, NULL, &err), -1); /* CHECK task_id */
+
+	ck_assert_int_eq(ob_store_export_get(st, t1.id, &got, &err), 0);
+	ck_assert_str_eq(got.task_id, "ob-export-1");
+	ck_assert_int_eq(got.state, OB_EXPORT_PENDING);
+	ck_assert_int_eq(got.next_at_ms, 100);
+	ck_assert_int_eq(got.created_ms, 5);
+	ck_assert_str_eq(got.error_code, "");
+	ob_export_clear(&got);
+	ob_export_clear(NULL);
+	ck_assert_int_eq(ob_store_export_get(st, t3.id, &got, &err), -1);
+	ck_assert_int_eq(err.kind, OB_ERR_NOTFOUND);
+
+	/* Due ones, earliest first; the limit holds. */
+	ck_assert_int_eq(ob_store_exports_list(st, OB_EXPORT_PENDING, 60, 0, &l, &err), 0);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_str_eq(l.items[0].job_id, t2.id);
+	ob_export_list_clear(&l);
+	ck_assert_int_eq(ob_store_exports_list(st, OB_EXPORT_PENDING, INT64_MAX, 0, &l, &err), 0);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_str_eq(l.items[0].job_id, t2.id);
+	ck_assert_str_eq(l.items[1].job_id, t1.id);
+	ob_export_list_clear(&l);
+	ck_assert_int_eq(ob_store_exports_list(st, OB_EXPORT_PENDING, INT64_MAX, 1, &l, &err), 0);
+	ck_assert_uint_eq(l.n, 1);
+	ob_export_list_clear(&l);
+	ck_assert_int_eq(ob_store_exports_list(st, OB_EXPORT_STATE_COUNT, 0, 0, &l, &err), -1);
+	ck_assert_int_eq(ob_store_export_next_due(st, OB_EXPORT_PENDING, &due, &err), 0);
+	ck_assert_int_eq(due, 50);
+
+	/* Compare-and-set: from pending to running once; a second writer loses. */
+	ck_assert_int_eq(ob_store_export_get(st, t1.id, &got, &err), 0);
+	got.state = OB_EXPORT_RUNNING;
+	got.percent = 42;
+	got.attempts = 3;
+	free(got.error_message);
+	got.error_message = strdup("why");
+	ck_assert_int_eq(ob_store_export_update(st, &got, OB_EXPORT_PENDING, 77, &err), 0);
+	ck_assert_int_eq(got.updated_ms, 77);
+	ck_assert_int_eq(ob_store_export_update(st, &got, OB_EXPORT_PENDING, 78, &err), -1);
+	ck_assert_int_eq(err.kind, OB_ERR_CONFLICT);
+	ck_assert_msg(strstr(err.message, "'running' now") != NULL, "%s", err.message);
+	got.percent = 101;
+	ck_assert_int_eq(ob_store_export_update(st, &got, OB_EXPORT_RUNNING, 78, &err), -1);
+	ck_assert_int_eq(err.kind, OB_ERR_INVALID);
+	ob_export_clear(&got);
+	ck_assert_int_eq(ob_store_export_get(st, t1.id, &got, &err), 0);
+	ck_assert_int_eq(got.state, OB_EXPORT_RUNNING);
+	ck_assert_int_eq(got.percent, 42);
+	ck_assert_uint_eq(got.attempts, 3);
+	ck_assert_str_eq(got.error_message, "why");
+	ck_assert_int_eq(got.updated_ms, 77);
+	ob_export_clear(&got);
+	export_row(&x, "j-none", "t", OB_EXPORT_FAILED, 1);
+	ck_assert_int_eq(ob_store_export_update(st, &x, OB_EXPORT_PENDING, 78, &err), -1);
+	ck_assert_int_eq(err.kind, OB_ERR_NOTFOUND);
+
+	ck_assert_int_eq(ob_store_export_counts(st, counts, &err), 0);
+	ck_assert_int_eq(counts[OB_EXPORT_PENDING], 1);
+	ck_assert_int_eq(counts[OB_EXPORT_RUNNING], 1);
+	ck_assert_int_eq(counts[OB_EXPORT_FAILED], 0);
+
+	/* A state this build does not know is an error on read, never mapped. */
+	raw = raw_open(dbpath);
+	ck_assert_int_eq(raw_exec(raw, "UPDATE exports SET state = 'exploded' WHERE task_id ="
+				       " 'ob-export-2'"), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(raw), SQLITE_OK);
+	ck_assert_int_eq(ob_store_export_get(st, t2.id, &got, &err), -1);
+	ck_assert_int_eq(err.kind, OB_ERR_PARSE);
+	ck_assert_int_eq(ob_store_export_counts(st, counts, &err), -1);
+	ck_assert_int_eq(err.kind, OB_ERR_PARSE);
+	ob_store_close(st);
+	remove_tmpdir();
+}
+END_TEST
+
 Suite *ob_suite_store(void)
 {
 	Suite *s = suite_create("store");
@@ -1730,6 +1926,8 @@ Suite *ob_suite_store(void)
 	tcase_add_test(tc, test_disk_full);
 	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_busy_waits);
+	tcase_add_test(tc, test_migrate_v1_keeps_jobs);
+	tcase_add_test(tc, test_exports);
 	suite_add_tcase(s, tc);
 	tcase_add_test(slow, test_many_jobs);
 	tcase_add_test(slow, test_crash_atomicity);

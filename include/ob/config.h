@@ -65,6 +65,9 @@ struct ob_config {
 	char *exclude_db;
 	char *require_tag;
 	int64_t export_copy_retention_ms; /* default 3d */
+	char *export_to_s3_bucket;   /* "" = no S3 export (docs/s3-export.md) */
+	char *export_to_s3_prefix;   /* "" = the bucket's root */
+	char *export_iam_role_arn;   /* the role RDS assumes to write the export */
 
 	/* [target] */
 	char *import_kms_key;

@@ -37,6 +37,7 @@ void ob_log_job(enum ob_log_level level, const char *job_id, const char *state,
 #define OB_MSGID_VERIFY_FAILED  "fb4cb1e4a2344b268bb04b29a72e1f51"
 #define OB_MSGID_RPO_BREACH     "b914fd45422b4278b6923211f207a1bb"
 #define OB_MSGID_RPO_CLEARED    "97102fc787eb46e0a4ee61c22fe85cde"
+#define OB_MSGID_EXPORT_FAILED  "1b917fa8d3524d6cb09246c956fefd7a"
 
 /* ob_log_job() with a MESSAGE_ID= field (one of OB_MSGID_*); stderr shows
  * it as a "[id] " prefix to the message. */

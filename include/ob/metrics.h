@@ -75,6 +75,8 @@ enum ob_metric {
 	OB_M_SQS_RECEIVED,        /* counter */
 	OB_M_SQS_REJECTED,        /* counter {reason} */
 	OB_M_LAST_TURN,           /* gauge: unix time of the last loop turn */
+	OB_M_EXPORTS,             /* gauge {state}: S3 exports (source) */
+	OB_M_EXPORT_FAILURES,     /* counter {code}: S3 exports failed or canceled */
 	OB_M_COUNT
 };
 

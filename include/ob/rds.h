@@ -183,4 +183,77 @@ int ob_rds_parse_account_quotas(const struct ob_xml_doc *doc, struct ob_rds_quot
 int ob_rds_account_quotas(struct ob_aws *aws, struct ob_rds_quota *q, size_t n,
 			  struct ob_error *err);
 
+/* ---- S3 export tasks (docs/s3-export.md) ----------------------------------- */
+
+/* An export task's Status. AWS answers in capitals (STARTING, IN_PROGRESS,
+ * COMPLETE, CANCELING, CANCELED, FAILED), moto in lowercase: both parse. */
+enum ob_rds_export_status {
+	OB_RDS_EXPORT_UNKNOWN = 0, /* absent or a word this build does not know */
+	OB_RDS_EXPORT_STARTING,
+	OB_RDS_EXPORT_IN_PROGRESS,
+	OB_RDS_EXPORT_COMPLETE,
+	OB_RDS_EXPORT_CANCELING,
+	OB_RDS_EXPORT_CANCELED,
+	OB_RDS_EXPORT_FAILED,
+};
+
+/* Case-insensitive; NULL and unknown words are OB_RDS_EXPORT_UNKNOWN. */
+enum ob_rds_export_status ob_rds_export_status_parse(const char *s);
+
+/* One ExportTask. Strings are owned and never NULL ("" when absent). */
+struct ob_rds_export_task {
+	char *id;               /* ExportTaskIdentifier */
+	char *source_arn;       /* SourceArn: the snapshot exported */
+	char *status_text;      /* Status as sent */
+	enum ob_rds_export_status status;
+	char *s3_bucket;
+	char *s3_prefix;
+	char *iam_role_arn;
+	char *kms_key_id;
+	char *failure_cause;    /* FailureCause */
+	int percent_progress;   /* 0..100 */
+};
+
+struct ob_rds_export_task_list {
+	struct ob_rds_export_task *items;
+	size_t n;
+};
+
+/* A StartExportTask request: borrowed strings; s3_prefix may be NULL. */
+struct ob_rds_export_start {
+	const char *task_id;      /* ExportTaskIdentifier */
+	const char *source_arn;   /* the snapshot (or cluster snapshot) ARN */
+	const char *s3_bucket;    /* S3BucketName */
+	const char *s3_prefix;    /* S3Prefix; NULL or "" = none */
+	const char *iam_role_arn; /* IamRoleArn */
+	const char *kms_key_id;   /* KmsKeyId */
+};
+
+/* rds:StartExportTask. On success *ret (may be NULL) is the task as the
+ * answer describes it (caller clears). -1 + err: the AWS error as is
+ * (ExportTaskAlreadyExists, IamRoleNotFound, ... are the caller's to
+ * judge), OB_ERR_INVALID for a missing field, OB_ERR_PARSE for an answer
+ * without the task. */
+int ob_rds_start_export_task(struct ob_aws *aws, const struct ob_rds_export_start *x,
+			     struct ob_rds_export_task *ret, struct ob_error *err);
+
+/* The most task identifiers one DescribeExportTasks filter takes here. */
+#define OB_RDS_EXPORT_IDS_MAX 100
+
+/* rds:DescribeExportTasks with the filter export-task-identifier = any of
+ * ids (1..OB_RDS_EXPORT_IDS_MAX), following Marker (MaxRecords 100, at most
+ * 1000 pages). Tasks not found are simply absent. *ret owned by the caller;
+ * empty on -1 + err. */
+int ob_rds_describe_export_tasks(struct ob_aws *aws, const char *const *ids, size_t n_ids,
+				 struct ob_rds_export_task_list *ret, struct ob_error *err);
+
+/* Parse one DescribeExportTasks result document into list (appending);
+ * *ret_marker as ob_rds_parse_db_snapshots(). For tests and fuzzers. */
+int ob_rds_parse_export_tasks(const struct ob_xml_doc *doc, struct ob_rds_export_task_list *list,
+			      const char **ret_marker, struct ob_error *err);
+
+/* NULL is a no-op; the struct becomes zeroed / the list empty. */
+void ob_rds_export_task_clear(struct ob_rds_export_task *t);
+void ob_rds_export_task_list_clear(struct ob_rds_export_task_list *l);
+
 #endif

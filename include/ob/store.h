@@ -268,4 +268,76 @@ int ob_store_alert_prune(struct ob_store *st, int64_t before_ms, struct ob_error
 void ob_alert_row_clear(struct ob_alert_row *row);
 void ob_alert_list_clear(struct ob_alert_list *list);
 
+/* ---- S3 export sub-state (schema 2; docs/s3-export.md) -------------------- */
+
+/* A source job's S3 export, stored by name in its own table `exports`. */
+enum ob_export_state {
+	OB_EXPORT_PENDING = 0, /* copy available, task not started yet */
+	OB_EXPORT_RUNNING,     /* StartExportTask accepted; polled */
+	OB_EXPORT_COMPLETE,    /* the task reported COMPLETE */
+	OB_EXPORT_FAILED,      /* the task FAILED, or starting it was refused */
+	OB_EXPORT_CANCELED,    /* the task was CANCELED, or the feature switched off
+				* before it started */
+	OB_EXPORT_STATE_COUNT
+};
+
+/* "pending", ...; "?" out of range. */
+const char *ob_export_state_name(enum ob_export_state s);
+/* 0, or -1 for an unknown name. */
+int ob_export_state_parse(const char *name, enum ob_export_state *ret);
+
+/* An export row. Strings owned, never NULL once read ("" when unset). */
+struct ob_export {
+	char *job_id;
+	char *task_id;          /* ExportTaskIdentifier (deterministic) */
+	char *source_arn;       /* the export copy's ARN the task exports */
+	enum ob_export_state state;
+	unsigned attempts;      /* counted retries since the last state change */
+	int64_t next_at_ms;     /* OB_FSM_NEVER when nothing is due */
+	int64_t created_ms, updated_ms;
+	int percent;            /* PercentProgress last seen */
+	char *error_code;       /* AWS error code, "" if none */
+	char *error_message;    /* last error or FailureCause, "" if none */
+};
+
+struct ob_export_list {
+	struct ob_export *items;
+	size_t n;
+};
+
+/* Insert e (job_id, task_id, source_arn, state, next_at_ms; the rest
+ * zero/"") unless the job has an export row already; *ret_created says
+ * which. -1 + err (OB_ERR_INVALID for an unknown job: the row references
+ * jobs). */
+int ob_store_export_insert(struct ob_store *st, const struct ob_export *e, int64_t now_ms,
+			   bool *ret_created, struct ob_error *err);
+
+/* The export of job_id: 0 and *ret (caller clears), -1 + err
+ * (OB_ERR_NOTFOUND when the job has none). */
+int ob_store_export_get(struct ob_store *st, const char *job_id, struct ob_export *ret,
+			struct ob_error *err);
+
+/* Exports in state, next_at <= due_before_ms (INT64_MAX: all), the
+ * earliest due first, at most limit (0 = all). 0 and *ret, or -1 + err. */
+int ob_store_exports_list(struct ob_store *st, enum ob_export_state state, int64_t due_before_ms,
+			  size_t limit, struct ob_export_list *ret, struct ob_error *err);
+
+/* Write e's state, attempts, next_at, percent and error fields, updated =
+ * now_ms, if the stored state is still `from` (compare-and-set). On
+ * success e->updated_ms = now_ms. -1 + err: OB_ERR_CONFLICT when the state
+ * moved on, OB_ERR_NOTFOUND when there is no row. */
+int ob_store_export_update(struct ob_store *st, struct ob_export *e, enum ob_export_state from,
+			   int64_t now_ms, struct ob_error *err);
+
+/* Rows per state. 0, or -1 + err. */
+int ob_store_export_counts(struct ob_store *st, long ret_counts[OB_EXPORT_STATE_COUNT],
+			   struct ob_error *err);
+
+/* The earliest next_at among exports in state; OB_FSM_NEVER when none. */
+int ob_store_export_next_due(struct ob_store *st, enum ob_export_state state, int64_t *ret_ms,
+			     struct ob_error *err);
+
+void ob_export_clear(struct ob_export *e);
+void ob_export_list_clear(struct ob_export_list *l);
+
 #endif

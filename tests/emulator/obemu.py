@@ -204,6 +204,7 @@ def _install_patches() -> None:
         _patch_sns()
         _patch_rds_quotas()  # alerts: see its section
         _patch_speed()
+        _patch_exports()  # S3 export section
         _PATCHED = True
 
 
@@ -1323,6 +1324,129 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 # ---------------------------------------------------------------------------
+# S3 export tasks (the source's optional S3 export, docs/s3-export.md)
+#
+# moto 5.2.1 makes every export task "complete" at once, in lowercase,
+# ignores DescribeExportTasks' Filters, MaxRecords and Marker, and never
+# fails a task.  Here a task goes STARTING -> IN_PROGRESS (rising
+# PercentProgress) -> COMPLETE over ``export_delay`` seconds, statuses are
+# AWS's capitals, the export-task-identifier / source-arn / status filters
+# and paging work, and a test can make tasks whose identifier matches a
+# glob end FAILED with a FailureCause.  Kept in this one section.
+# ---------------------------------------------------------------------------
+
+
+class _ExportClock:
+    """Export task timing and planned failures (moto state is global)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.delay = 0.0
+        self.failures: list[tuple[str, str]] = []  # (identifier glob, FailureCause)
+
+    def reset(self, delay: float) -> None:
+        with self.lock:
+            self.delay = max(0.0, float(delay))
+            self.failures = []
+
+    def plan(self, task_id: str) -> list[Any]:
+        """[started (monotonic), duration, FailureCause or None] for a new task."""
+        import fnmatch
+
+        with self.lock:
+            cause = next((c for g, c in self.failures if fnmatch.fnmatchcase(task_id, g)), None)
+            return [time.monotonic(), self.delay, cause]
+
+
+_EXPORTS = _ExportClock()
+
+
+def _export_progress(task: Any) -> tuple[str, int]:
+    """(AWS status, percent) of an export task from its timer."""
+    stored = task.__dict__.get("_ob_status", "")
+    if stored.lower() in ("canceled", "canceling"):
+        return stored.upper(), task.__dict__.get("_ob_percent", 0)
+    timer = task.__dict__.get("_ob_export")
+    if not timer:
+        return "COMPLETE", 100
+    started, duration, cause = timer
+    elapsed = time.monotonic() - started
+    if elapsed < duration:
+        # the first tenth (at most 2 s) is STARTING, as on AWS
+        if elapsed < min(2.0, duration / 10):
+            return "STARTING", 0
+        return "IN_PROGRESS", max(1, min(99, int(100 * elapsed / duration)))
+    if cause is not None:
+        return "FAILED", 50 if duration > 0 else 0  # failed half way, say
+    return "COMPLETE", 100
+
+
+def _patch_exports() -> None:
+    cls = _rds_models.ExportTask
+
+    def status_get(self: Any) -> str:
+        return _export_progress(self)[0]
+
+    def status_set(self: Any, value: str) -> None:
+        if str(value).lower() in ("canceled", "canceling"):
+            self.__dict__["_ob_percent"] = _export_progress(self)[1]
+        self.__dict__["_ob_status"] = str(value)
+
+    def cause_get(self: Any) -> str | None:
+        timer = self.__dict__.get("_ob_export")
+        if timer and _export_progress(self)[0] == "FAILED":
+            return timer[2]
+        return None
+
+    cls.status = property(status_get, status_set)
+    cls.percent_progress = property(lambda self: _export_progress(self)[1])
+    cls.failure_cause = property(cause_get)
+    cls.task_start_time = property(lambda self: self.created_at)
+
+    backend_cls = _rds_models.RDSBackend
+    orig_start = backend_cls.start_export_task
+
+    def start_export_task(self: Any, kwargs: dict[str, Any]) -> Any:
+        task = orig_start(self, kwargs)
+        task.__dict__["_ob_export"] = _EXPORTS.plan(task.export_task_identifier)
+        return task
+
+    start_export_task.__wrapped__ = orig_start  # type: ignore[attr-defined]
+    backend_cls.start_export_task = start_export_task
+
+    def resp_describe_export_tasks(self: Any) -> Any:
+        ident = self.params.get("ExportTaskIdentifier")
+        tasks = list(self.backend.describe_export_tasks(ident))
+        source_arn = self.params.get("SourceArn")
+        if source_arn:
+            tasks = [t for t in tasks if t.source_arn == source_arn]
+        for f in self.params.get("Filters", []) or []:
+            name, values = f.get("Name"), list(f.get("Values") or [])
+            if name == "export-task-identifier":
+                tasks = [t for t in tasks if t.export_task_identifier in values]
+            elif name == "source-arn":
+                tasks = [t for t in tasks if t.source_arn in values]
+            elif name == "s3-bucket":
+                tasks = [t for t in tasks if t.s3_bucket in values]
+            elif name == "status":  # lowercase on AWS
+                tasks = [t for t in tasks if t.status.lower() in values]
+            else:
+                raise RDSClientError("InvalidParameterValue", f"Unrecognized filter name: {name}")
+        max_records = int(self.params.get("MaxRecords") or 100)
+        if not 20 <= max_records <= 100:
+            raise RDSClientError("InvalidParameterValue", "MaxRecords must be between 20 and 100")
+        start = int(self.params.get("Marker") or 0)
+        page = tasks[start:start + max_records]
+        result: dict[str, Any] = {"ExportTasks": page}
+        if start + max_records < len(tasks):
+            result["Marker"] = str(start + max_records)
+        return _rds_responses.ActionResult(result)
+
+    _rds_responses.RDSResponse.describe_export_tasks = resp_describe_export_tasks
+
+# --- end of the S3 export section ------------------------------------------
+
+# ---------------------------------------------------------------------------
 # the public API
 # ---------------------------------------------------------------------------
 
@@ -1370,6 +1494,7 @@ class Emulator:
             _install_patches()
             self._reset_moto()
             _COPIES.reset(self.initial_copy_delay)
+            _EXPORTS.reset(0.0)
             self._bootstrap()
             handler = type("_Handler", (_QuietHandler,), {"verbose": self.verbose})
             self._server = make_server("127.0.0.1", 0, _FrontEnd(self), threaded=True, request_handler=handler)
@@ -1511,6 +1636,7 @@ class Emulator:
         self.faults.remove()
         self.counters.reset()
         _COPIES.reset(_COPIES.delay)
+        _EXPORTS.reset(_EXPORTS.delay)
         self.imds.reset()
         _RDS_QUOTA_MAX.clear()  # alerts: quota Max back to the default
 
@@ -1578,6 +1704,24 @@ class Emulator:
         """Make every copy still in progress available now."""
         return _COPIES.complete_all()
 
+    # -- S3 export tasks (see the S3 export section above) ------------------
+    def set_export_delay(self, seconds: float) -> None:
+        """Export tasks started from now on take this long to COMPLETE."""
+        with _EXPORTS.lock:
+            _EXPORTS.delay = max(0.0, float(seconds))
+
+    @property
+    def export_delay(self) -> float:
+        return _EXPORTS.delay
+
+    def fail_exports(self, glob: str, cause: str = "S3 write failed: Access Denied") -> None:
+        """Export tasks started from now on whose identifier matches glob
+        end FAILED (after the export delay) with this FailureCause."""
+        if not isinstance(glob, str) or not glob or not isinstance(cause, str):
+            raise EmulatorError("fail_exports needs a non-empty glob and a cause")
+        with _EXPORTS.lock:
+            _EXPORTS.failures.append((glob, cause))
+
     def set_imds(self, account: str | None = None, ttl: Any = "keep",
                  enforce_expiry: bool | None = None, rotate: bool = False) -> dict[str, Any]:
         return self.imds.configure(account, ttl, enforce_expiry, rotate)
@@ -1609,6 +1753,7 @@ class Emulator:
             "accounts": self.accounts,
             "imds_role": INSTANCE_ROLE,
             "copy_delay": _COPIES.delay,
+            "export_delay": _EXPORTS.delay,
             "pid": os.getpid(),
         }
 
@@ -1675,6 +1820,14 @@ class Emulator:
                 self.set_copy_delay(float(body["seconds"]))
             if method in ("GET", "POST", "PUT"):
                 return 200, {"seconds": self.copy_delay}
+        if path == "/export-delay":  # S3 export section
+            if method in ("POST", "PUT"):
+                self.set_export_delay(float(body["seconds"]))
+            if method in ("GET", "POST", "PUT"):
+                return 200, {"seconds": self.export_delay}
+        if path == "/export-failures" and method == "POST":
+            self.fail_exports(body["glob"], body.get("cause", "S3 write failed: Access Denied"))
+            return 200, {"failures": [list(f) for f in _EXPORTS.failures]}
         if path == "/copies/complete" and method == "POST":
             return 200, {"completed": self.complete_copies()}
         if path == "/imds":

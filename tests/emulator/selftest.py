@@ -746,6 +746,54 @@ def sns_message_attributes_reach_sqs(emu):
 
 
 @test
+def export_tasks(emu):
+    """S3 export section: STARTING -> IN_PROGRESS -> COMPLETE over the export
+    delay in AWS's capitals, planned failures, filters and paging."""
+    rds = emu.client("rds")
+    snap = make_db_snapshot(emu)
+    other = rds.create_db_snapshot(DBInstanceIdentifier="orders-prod", DBSnapshotIdentifier="snap-2")["DBSnapshot"]
+    eq(ctl(emu, "POST", "/export-delay", {"seconds": 2.0})[1], {"seconds": 2.0}, "POST /export-delay")
+    eq(ctl(emu, "POST", "/export-failures", {"glob": "ob-export-bad*", "cause": "S3 says no"})[0], 200,
+       "POST /export-failures")
+    eq(ctl(emu, "POST", "/export-failures", {"cause": "x"})[0], 400, "a failure needs a glob")
+    args = dict(S3BucketName="escrow", IamRoleArn=f"arn:aws:iam::{SRC}:role/export", KmsKeyId="k", S3Prefix="p")
+    t0 = time.monotonic()
+    eq(rds.start_export_task(ExportTaskIdentifier="ob-export-good", SourceArn=snap["DBSnapshotArn"],
+                             **args)["Status"], "STARTING", "start answer")
+    rds.start_export_task(ExportTaskIdentifier="ob-export-bad-1", SourceArn=other["DBSnapshotArn"], **args)
+    eq(client_error(rds.start_export_task, ExportTaskIdentifier="ob-export-good",
+                    SourceArn=snap["DBSnapshotArn"], **args)[0], "ExportTaskAlreadyExists", "same name again")
+    seen = []
+    while time.monotonic() - t0 < 4.0:
+        got = rds.describe_export_tasks(Filters=[{"Name": "export-task-identifier",
+                                                  "Values": ["ob-export-good"]}])["ExportTasks"]
+        eq([t["ExportTaskIdentifier"] for t in got], ["ob-export-good"], "filter by identifier")
+        seen.append((got[0]["Status"], got[0].get("PercentProgress", 0)))
+        if got[0]["Status"] == "COMPLETE":
+            break
+        time.sleep(0.25)
+    elapsed = time.monotonic() - t0
+    eq(seen[-1], ("COMPLETE", 100), f"final state after {elapsed:.1f}s: {seen}")
+    check(1.9 <= elapsed < 3.5, f"export took {elapsed:.1f}s")
+    check(seen[0][0] == "STARTING" and any(st == "IN_PROGRESS" for st, _ in seen), f"statuses {seen}")
+    running = [p for st, p in seen if st == "IN_PROGRESS"]
+    check(running == sorted(running) and 0 < running[0] < 100, f"rising PercentProgress {seen}")
+    bad = rds.describe_export_tasks(Filters=[{"Name": "source-arn", "Values": [other["DBSnapshotArn"]]}])
+    eq([(t["ExportTaskIdentifier"], t["Status"], t.get("FailureCause")) for t in bad["ExportTasks"]],
+       [("ob-export-bad-1", "FAILED", "S3 says no")], "planned failure, filter by source ARN")
+    # paging: 25 more tasks, 20 a page
+    emu.set_export_delay(0)
+    for i in range(25):
+        rds.start_export_task(ExportTaskIdentifier=f"ob-export-p{i}", SourceArn=snap["DBSnapshotArn"], **args)
+    p1 = rds.describe_export_tasks(MaxRecords=20)
+    p2 = rds.describe_export_tasks(MaxRecords=20, Marker=p1["Marker"])
+    eq((len(p1["ExportTasks"]), len(p2["ExportTasks"]), p2.get("Marker")), (20, 7, None), "pages")
+    eq(client_error(rds.describe_export_tasks, Filters=[{"Name": "nope", "Values": ["x"]}])[0],
+       "InvalidParameterValue", "unknown filter")
+    eq(ctl(emu, "GET", "/info")[1]["export_delay"], 0.0, "info shows the export delay")
+
+
+@test
 def reset_keeps_accounts(emu):
     emu.client("sqs", "source").create_queue(QueueName="gone-after-reset")
     keys = json.dumps(emu.accounts, sort_keys=True)
@@ -813,6 +861,7 @@ def main(argv):
         for fn in tests:
             emu.reset()
             emu.set_copy_delay(0)
+            emu.set_export_delay(0)
             emu.set_imds(account="source", ttl=None, enforce_expiry=True)
             t = time.monotonic()
             try:

@@ -691,6 +691,8 @@ def main():
     suite.addTests(loader.loadTestsFromModule(test_metrics))
     import test_alerts  # noqa: E402  (alerts through SNS)
     suite.addTests(loader.loadTestsFromModule(test_alerts))
+    import test_export  # noqa: E402  (the source's S3 export)
+    suite.addTests(loader.loadTestsFromModule(test_export))
     with Emulator(copy_delay=0) as emu:
         EMU = emu
         result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout,

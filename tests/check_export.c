@@ -1,0 +1,538 @@
+/*
+ * check_export.c - the S3 export pieces that need no emulator: the
+ * StartExportTask / DescribeExportTasks requests and parser of rds.c
+ * (through the recording fake transport, with garbage, truncated and
+ * hostile answers), and the pure helpers of export.c (task names, what a
+ * task status means).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_ob.h"
+#include "ob/aws.h"
+#include "ob/creds.h"
+#include "ob/export.h"
+#include "ob/private/http_fake.h"
+#include "ob/rds.h"
+#include "ob/xml.h"
+
+#define REGION  "eu-central-1"
+#define T0_MS   1795373392000LL
+#define COPY_ARN "arn:aws:rds:eu-central-1:111111111111:snapshot:ob-orders-1"
+#define ROLE    "arn:aws:iam::111111111111:role/rds-s3-export"
+#define KEY     "arn:aws:kms:eu-central-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+#define DX_HEAD                                                                  \
+	"<DescribeExportTasksResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\">" \
+	"<DescribeExportTasksResult>"
+#define DX_TAIL                                                                  \
+	"</DescribeExportTasksResult><ResponseMetadata><RequestId>r</RequestId>"   \
+	"</ResponseMetadata></DescribeExportTasksResponse>"
+#define TASK(id, status, extra)                                                  \
+	"<ExportTask><ExportTaskIdentifier>" id "</ExportTaskIdentifier><SourceArn>" \
+	COPY_ARN "</SourceArn><Status>" status "</Status>" extra "</ExportTask>"
+#define SX(inner)                                                                \
+	"<StartExportTaskResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\">" \
+	"<StartExportTaskResult>" inner "</StartExportTaskResult><ResponseMetadata>" \
+	"<RequestId>r</RequestId></ResponseMetadata></StartExportTaskResponse>"
+
+static struct ob_http_fake fake;
+static int64_t t_wall;
+static struct ob_creds_provider *creds;
+static struct ob_aws *aws;
+
+static int64_t t_now_ms(void *ctx)
+{
+	(void)ctx;
+	return t_wall;
+}
+
+static int t_sleep_ms(void *ctx, int64_t ms)
+{
+	(void)ctx;
+	t_wall += ms;
+	return 0;
+}
+
+static const struct ob_clock tclock = { t_now_ms, t_now_ms, t_sleep_ms, NULL };
+
+static uint32_t t_random(void *ctx)
+{
+	(void)ctx;
+	return 0x40000000u;
+}
+
+static void setup(void)
+{
+	struct ob_creds_options co;
+	struct ob_aws_options o;
+	struct ob_error err;
+
+	ob_http_fake_init(&fake);
+	t_wall = T0_MS;
+	memset(&co, 0, sizeof(co));
+	co.source = OB_CREDS_STATIC;
+	co.access_key_id = "AKIDEXAMPLE";
+	co.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+	creds = ob_creds_provider_new(&co, &err);
+	ck_assert_msg(creds != NULL, "%s", err.message);
+	memset(&o, 0, sizeof(o));
+	o.region = REGION;
+	o.http = ob_http_fake_ops(&fake);
+	o.clock = &tclock;
+	o.creds = creds;
+	o.random = t_random;
+	aws = ob_aws_new(&o, &err);
+	ck_assert_msg(aws != NULL, "%s", err.message);
+}
+
+static void teardown(void)
+{
+	ob_aws_free(aws);
+	ob_creds_provider_free(creds);
+	ob_http_fake_clear(&fake);
+}
+
+static const char *sent_body(size_t i)
+{
+	ck_assert_uint_lt(i, fake.n_records);
+	return fake.records[i].body.data ? fake.records[i].body.data : "";
+}
+
+/* ---- status words ---------------------------------------------------------- */
+
+START_TEST(test_status_parse)
+{
+	static const struct {
+		const char *word;
+		enum ob_rds_export_status status;
+		enum ob_export_state state;
+	} rows[] = {
+		{ "STARTING", OB_RDS_EXPORT_STARTING, OB_EXPORT_RUNNING },
+		{ "starting", OB_RDS_EXPORT_STARTING, OB_EXPORT_RUNNING },
+		{ "IN_PROGRESS", OB_RDS_EXPORT_IN_PROGRESS, OB_EXPORT_RUNNING },
+		{ "in_progress", OB_RDS_EXPORT_IN_PROGRESS, OB_EXPORT_RUNNING },
+		{ "COMPLETE", OB_RDS_EXPORT_COMPLETE, OB_EXPORT_COMPLETE },
+		{ "complete", OB_RDS_EXPORT_COMPLETE, OB_EXPORT_COMPLETE }, /* moto */
+		{ "Complete", OB_RDS_EXPORT_COMPLETE, OB_EXPORT_COMPLETE },
+		{ "CANCELING", OB_RDS_EXPORT_CANCELING, OB_EXPORT_RUNNING },
+		{ "CANCELED", OB_RDS_EXPORT_CANCELED, OB_EXPORT_CANCELED },
+		{ "canceled", OB_RDS_EXPORT_CANCELED, OB_EXPORT_CANCELED },
+		{ "FAILED", OB_RDS_EXPORT_FAILED, OB_EXPORT_FAILED },
+		{ "failed", OB_RDS_EXPORT_FAILED, OB_EXPORT_FAILED },
+		/* Unknown words: keep polling, never "complete". */
+		{ "COMPLETED", OB_RDS_EXPORT_UNKNOWN, OB_EXPORT_RUNNING },
+		{ "COMPLETE ", OB_RDS_EXPORT_UNKNOWN, OB_EXPORT_RUNNING },
+		{ "", OB_RDS_EXPORT_UNKNOWN, OB_EXPORT_RUNNING },
+		{ "IN PROGRESS", OB_RDS_EXPORT_UNKNOWN, OB_EXPORT_RUNNING },
+		{ NULL, OB_RDS_EXPORT_UNKNOWN, OB_EXPORT_RUNNING },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		ck_assert_msg(ob_rds_export_status_parse(rows[i].word) == rows[i].status, "row %zu", i);
+		ck_assert_msg(ob_export_state_of(rows[i].status) == rows[i].state, "row %zu", i);
+	}
+}
+END_TEST
+
+/* ---- task names ------------------------------------------------------------ */
+
+START_TEST(test_task_id)
+{
+	char buf[OB_EXPORT_TASK_ID_MAX + 1], small[12];
+	char long_id[64];
+	struct ob_error err;
+
+	ck_assert_int_eq(ob_export_task_id("j0123456789abcdef", buf, sizeof(buf), &err), 0);
+	ck_assert_str_eq(buf, "ob-export-j0123456789abcdef");
+	/* Deterministic: the same job, the same name. */
+	ck_assert_int_eq(ob_export_task_id("j0123456789abcdef", small, sizeof(small), &err), -1);
+	ck_assert_int_eq(err.kind, OB_ERR_INVALID);
+	ck_assert_int_eq(ob_export_task_id("", buf, sizeof(buf), &err), -1);
+	ck_assert_int_eq(ob_export_task_id(NULL, buf, sizeof(buf), &err), -1);
+	ck_assert_int_eq(ob_export_task_id("j_1", buf, sizeof(buf), &err), -1);
+	ck_assert_int_eq(ob_export_task_id("j--1", buf, sizeof(buf), &err), -1);
+	ck_assert_int_eq(ob_export_task_id("j1-", buf, sizeof(buf), &err), -1);
+	ck_assert_int_eq(ob_export_task_id("j\xc3\xa9", buf, sizeof(buf), &err), -1);
+	/* 60 characters at most, prefix included. */
+	memset(long_id, 'a', 50);
+	long_id[50] = '\0';
+	ck_assert_int_eq(ob_export_task_id(long_id, buf, sizeof(buf), &err), 0);
+	ck_assert_uint_eq(strlen(buf), 60);
+	long_id[50] = 'a';
+	long_id[51] = '\0';
+	ck_assert_int_eq(ob_export_task_id(long_id, buf, sizeof(buf), &err), -1);
+}
+END_TEST
+
+START_TEST(test_enabled)
+{
+	struct ob_config c;
+
+	memset(&c, 0, sizeof(c));
+	ck_assert(!ob_export_enabled(NULL));
+	ck_assert(!ob_export_enabled(&c));
+	c.export_to_s3_bucket = (char *)"";
+	ck_assert(!ob_export_enabled(&c));
+	c.export_to_s3_bucket = (char *)"b-1";
+	ck_assert(ob_export_enabled(&c));
+}
+END_TEST
+
+/* ---- StartExportTask ------------------------------------------------------- */
+
+START_TEST(test_start_request)
+{
+	struct ob_rds_export_start x = { "ob-export-j1", COPY_ARN, "escrow-1", "rds/a b", ROLE, KEY };
+	struct ob_rds_export_task t;
+	struct ob_error err;
+
+	ob_http_fake_push(&fake, 200, SX("<ExportTaskIdentifier>ob-export-j1</ExportTaskIdentifier>"
+					 "<SourceArn>" COPY_ARN "</SourceArn><Status>STARTING</Status>"
+					 "<S3Bucket>escrow-1</S3Bucket><PercentProgress>0</PercentProgress>"),
+			  NULL);
+	ck_assert_msg(ob_rds_start_export_task(aws, &x, &t, &err) == 0, "%s", err.message);
+	ck_assert_str_eq(sent_body(0),
+			 "Action=StartExportTask&Version=2014-10-31"
+			 "&ExportTaskIdentifier=ob-export-j1"
+			 "&SourceArn=arn%3Aaws%3Ards%3Aeu-central-1%3A111111111111%3Asnapshot%3Aob-orders-1"
+			 "&S3BucketName=escrow-1&S3Prefix=rds%2Fa%20b"
+			 "&IamRoleArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Arole%2Frds-s3-export"
+			 "&KmsKeyId=arn%3Aaws%3Akms%3Aeu-central-1%3A111111111111%3Akey%2F"
+			 "1234abcd-12ab-34cd-56ef-1234567890ab");
+	ck_assert_str_eq(t.id, "ob-export-j1");
+	ck_assert_str_eq(t.source_arn, COPY_ARN);
+	ck_assert_int_eq(t.status, OB_RDS_EXPORT_STARTING);
+	ck_assert_str_eq(t.s3_bucket, "escrow-1");
+	ck_assert_str_eq(t.failure_cause, "");
+	ob_rds_export_task_clear(&t);
+	ob_rds_export_task_clear(NULL);
+
+	/* No prefix: no S3Prefix parameter. */
+	x.s3_prefix = "";
+	ob_http_fake_push(&fake, 200, SX("<ExportTaskIdentifier>ob-export-j1</ExportTaskIdentifier>"
+					 "<Status>STARTING</Status>"), NULL);
+	ck_assert_int_eq(ob_rds_start_export_task(aws, &x, NULL, &err), 0);
+	ck_assert_ptr_null(strstr(sent_body(1), "S3Prefix"));
+}
+END_TEST
+
+START_TEST(test_start_bad_args)
+{
+	struct ob_rds_export_start ok = { "ob-export-j1", COPY_ARN, "escrow-1", NULL, ROLE, KEY }, x;
+	struct ob_rds_export_task t;
+	struct ob_error err;
+	int i;
+
+	ck_assert_int_eq(ob_rds_start_export_task(aws, NULL, &t, &err), -1);
+	for (i = 0; i < 5; i++) {
+		x = ok;
+		switch (i) {
+		case 0: x.task_id = ""; break;
+		case 1: x.source_arn = NULL; break;
+		case 2: x.s3_bucket = ""; break;
+		case 3: x.iam_role_arn = NULL; break;
+		case 4: x.kms_key_id = ""; break;
+		}
+		ck_assert_int_eq(ob_rds_start_export_task(aws, &x, &t, &err), -1);
+		ck_assert_int_eq(err.kind, OB_ERR_INVALID);
+	}
+	ck_assert_uint_eq(fake.n_records, 0);
+}
+END_TEST
+
+/* Answers that are not a started task are not a confirmation. */
+START_TEST(test_start_bad_answers)
+{
+	static const char *const bodies[] = {
+		"",
+		"garbage",
+		"<StartExportTaskResponse>",
+		SX(""),
+		SX("<ExportTaskIdentifier>x</ExportTaskIdentifier>"),
+		SX("<Status>STARTING</Status>"),
+		SX("<ExportTaskIdentifier>x</ExportTaskIdentifier><Status>STARTING</Status>"
+		   "<PercentProgress>101</PercentProgress>"),
+		SX("<ExportTaskIdentifier>x</ExportTaskIdentifier><Status>STARTING</Status>"
+		   "<PercentProgress>-1</PercentProgress>"),
+		SX("<ExportTaskIdentifier>x</ExportTaskIdentifier><Status>STARTING</Status>"
+		   "<PercentProgress>99999999999999999999999</PercentProgress>"),
+		"<OtherResponse><OtherResult/></OtherResponse>",
+	};
+	struct ob_rds_export_start x = { "ob-export-j1", COPY_ARN, "escrow-1", NULL, ROLE, KEY };
+	struct ob_rds_export_task t;
+	struct ob_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		ob_http_fake_clear(&fake);
+		ob_http_fake_init(&fake);
+		ob_http_fake_push(&fake, 200, bodies[i], NULL);
+		/* a retried transient answer finds no reply: also an error */
+		ck_assert_msg(ob_rds_start_export_task(aws, &x, &t, &err) == -1, "body %zu", i);
+		ck_assert_ptr_null(t.id);
+	}
+}
+END_TEST
+
+START_TEST(test_start_aws_errors)
+{
+	static const struct {
+		int status;
+		const char *code;
+	} rows[] = {
+		{ 400, "ExportTaskAlreadyExists" }, { 404, "IamRoleNotFound" },
+		{ 400, "KMSKeyNotAccessibleFault" }, { 400, "InvalidS3BucketFault" },
+		{ 400, "InvalidExportSourceState" }, { 403, "AccessDenied" },
+	};
+	struct ob_rds_export_start x = { "ob-export-j1", COPY_ARN, "escrow-1", NULL, ROLE, KEY };
+	struct ob_error err;
+	char body[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(body, sizeof(body),
+			 "<ErrorResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\"><Error>"
+			 "<Type>Sender</Type><Code>%s</Code><Message>no</Message></Error>"
+			 "<RequestId>r1</RequestId></ErrorResponse>", rows[i].code);
+		ob_http_fake_push(&fake, rows[i].status, body, NULL);
+		ck_assert_int_eq(ob_rds_start_export_task(aws, &x, NULL, &err), -1);
+		ck_assert_int_eq(err.kind, OB_ERR_AWS);
+		ck_assert_str_eq(err.aws_code, rows[i].code);
+	}
+	ck_assert_uint_eq(fake.n_records, sizeof(rows) / sizeof(rows[0])); /* none retried */
+}
+END_TEST
+
+/* ---- DescribeExportTasks --------------------------------------------------- */
+
+START_TEST(test_describe_request_and_paging)
+{
+	static const char *const ids[] = { "ob-export-j1", "ob-export-j2" };
+	struct ob_rds_export_task_list l;
+	struct ob_error err;
+
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>"
+			  TASK("ob-export-j1", "IN_PROGRESS", "<PercentProgress>42</PercentProgress>"
+			       "<S3Bucket>b</S3Bucket><S3Prefix>p</S3Prefix><IamRoleArn>" ROLE
+			       "</IamRoleArn><KmsKeyId>" KEY "</KmsKeyId>")
+			  "</ExportTasks><Marker>m1</Marker>" DX_TAIL, NULL);
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>"
+			  TASK("ob-export-j2", "FAILED", "<FailureCause>S3 access denied &amp; "
+			       "more</FailureCause>")
+			  "</ExportTasks>" DX_TAIL, NULL);
+	ck_assert_msg(ob_rds_describe_export_tasks(aws, ids, 2, &l, &err) == 0, "%s", err.message);
+	ck_assert_str_eq(sent_body(0), "Action=DescribeExportTasks&Version=2014-10-31"
+				       "&Filters.Filter.1.Name=export-task-identifier"
+				       "&Filters.Filter.1.Values.Value.1=ob-export-j1"
+				       "&Filters.Filter.1.Values.Value.2=ob-export-j2"
+				       "&MaxRecords=100");
+	ck_assert_str_eq(sent_body(1), "Action=DescribeExportTasks&Version=2014-10-31"
+				       "&Filters.Filter.1.Name=export-task-identifier"
+				       "&Filters.Filter.1.Values.Value.1=ob-export-j1"
+				       "&Filters.Filter.1.Values.Value.2=ob-export-j2"
+				       "&MaxRecords=100&Marker=m1");
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_int_eq(l.items[0].status, OB_RDS_EXPORT_IN_PROGRESS);
+	ck_assert_int_eq(l.items[0].percent_progress, 42);
+	ck_assert_str_eq(l.items[0].s3_prefix, "p");
+	ck_assert_str_eq(l.items[0].iam_role_arn, ROLE);
+	ck_assert_str_eq(l.items[0].kms_key_id, KEY);
+	ck_assert_int_eq(l.items[1].status, OB_RDS_EXPORT_FAILED);
+	ck_assert_str_eq(l.items[1].failure_cause, "S3 access denied & more");
+	ck_assert_str_eq(l.items[1].status_text, "FAILED");
+	ob_rds_export_task_list_clear(&l);
+	ck_assert_ptr_null(l.items);
+	ob_rds_export_task_list_clear(NULL);
+}
+END_TEST
+
+START_TEST(test_describe_bad_args)
+{
+	static const char *ids[OB_RDS_EXPORT_IDS_MAX + 1];
+	static const char *const empty_id[] = { "a", "" };
+	struct ob_rds_export_task_list l;
+	struct ob_error err;
+	size_t i;
+
+	for (i = 0; i < OB_RDS_EXPORT_IDS_MAX + 1; i++)
+		ids[i] = "x";
+	ck_assert_int_eq(ob_rds_describe_export_tasks(aws, ids, 0, &l, &err), -1);
+	ck_assert_int_eq(ob_rds_describe_export_tasks(aws, NULL, 1, &l, &err), -1);
+	ck_assert_int_eq(ob_rds_describe_export_tasks(aws, ids, OB_RDS_EXPORT_IDS_MAX + 1, &l, &err),
+			 -1);
+	ck_assert_int_eq(err.kind, OB_ERR_INVALID);
+	ck_assert_int_eq(ob_rds_describe_export_tasks(aws, empty_id, 2, &l, &err), -1);
+	ck_assert_uint_eq(fake.n_records, 0);
+	ck_assert_uint_eq(l.n, 0);
+}
+END_TEST
+
+START_TEST(test_describe_marker_loops)
+{
+	static const char *const ids[] = { "ob-export-j1" };
+	struct ob_rds_export_task_list l;
+	struct ob_error err;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>" TASK("ob-export-j1", "STARTING", "")
+				  "</ExportTasks><Marker>same</Marker>" DX_TAIL, NULL);
+	ck_assert_int_eq(ob_rds_describe_export_tasks(aws, ids, 1, &l, &err), -1);
+	ck_assert_int_eq(err.kind, OB_ERR_PARSE);
+	ck_assert_uint_eq(fake.n_records, 2);
+	ck_assert_uint_eq(l.n, 0); /* no partial answer */
+	ck_assert_ptr_null(l.items);
+}
+END_TEST
+
+/* The parser alone: garbage, truncation, wrong shapes, huge values. */
+START_TEST(test_parse_shapes)
+{
+	static const struct {
+		const char *xml;
+		int rc;
+		size_t n;
+	} rows[] = {
+		{ DX_HEAD DX_TAIL, 0, 0 },
+		{ DX_HEAD "<ExportTasks/>" DX_TAIL, 0, 0 },
+		{ DX_HEAD "<ExportTasks>" TASK("a", "COMPLETE", "") TASK("b", "STARTING", "")
+		  "</ExportTasks>" DX_TAIL, 0, 2 },
+		/* an unknown status is kept, as text */
+		{ DX_HEAD "<ExportTasks>" TASK("a", "EXPLODED", "") "</ExportTasks>" DX_TAIL, 0, 1 },
+		/* tasks elsewhere are not tasks */
+		{ DX_HEAD "<Other>" TASK("a", "COMPLETE", "") "</Other>" DX_TAIL, 0, 0 },
+		{ "<DescribeExportTasksResponse><Other/></DescribeExportTasksResponse>", -1, 0 },
+		{ "<X><DescribeExportTasksResult/></X>", 0, 0 },
+		{ DX_HEAD "<ExportTasks><ExportTask><Status>COMPLETE</Status></ExportTask>"
+		  "</ExportTasks>" DX_TAIL, -1, 0 },
+		{ DX_HEAD "<ExportTasks><ExportTask><ExportTaskIdentifier>a</ExportTaskIdentifier>"
+		  "</ExportTask></ExportTasks>" DX_TAIL, -1, 0 },
+		{ DX_HEAD "<ExportTasks>" TASK("a", "COMPLETE", "<PercentProgress>x</PercentProgress>")
+		  "</ExportTasks>" DX_TAIL, -1, 0 },
+		{ DX_HEAD "<ExportTasks>" TASK("a", "COMPLETE", "<PercentProgress></PercentProgress>")
+		  "</ExportTasks>" DX_TAIL, -1, 0 },
+		{ DX_HEAD "<ExportTasks>" TASK("a", "COMPLETE", "<PercentProgress>1e2</PercentProgress>")
+		  "</ExportTasks>" DX_TAIL, -1, 0 },
+		{ DX_HEAD "<ExportTasks>" TASK("a", "COMPLETE",
+					       "<PercentProgress>184467440737095516160</PercentProgress>")
+		  "</ExportTasks>" DX_TAIL, -1, 0 },
+		/* the first good task and then a bad one: nothing half-parsed */
+		{ DX_HEAD "<ExportTasks>" TASK("a", "COMPLETE", "") "<ExportTask/></ExportTasks>" DX_TAIL,
+		  -1, 1 },
+	};
+	struct ob_rds_export_task_list l;
+	struct ob_xml_doc *doc;
+	struct ob_error err;
+	const char *marker;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&l, 0, sizeof(l));
+		ck_assert_int_eq(ob_xml_parse(rows[i].xml, strlen(rows[i].xml), &doc, &err), 0);
+		ck_assert_msg(ob_rds_parse_export_tasks(doc, &l, &marker, &err) == rows[i].rc,
+			      "row %zu", i);
+		ck_assert_msg(l.n == rows[i].n, "row %zu: %zu tasks", i, l.n);
+		if (rows[i].rc < 0)
+			ck_assert_int_eq(err.kind, OB_ERR_PARSE);
+		ob_rds_export_task_list_clear(&l);
+		ob_xml_free(doc);
+	}
+}
+END_TEST
+
+/* Truncated at every byte: the XML layer refuses, or the parser does, or
+ * it yields a consistent list; never a crash or a leak (ASan build). */
+START_TEST(test_parse_truncated)
+{
+	static const char full[] = DX_HEAD "<ExportTasks>"
+		TASK("ob-export-j1", "IN_PROGRESS", "<PercentProgress>42</PercentProgress>"
+		     "<FailureCause>x</FailureCause>")
+		"</ExportTasks><Marker>m</Marker>" DX_TAIL;
+	struct ob_rds_export_task_list l;
+	struct ob_xml_doc *doc;
+	struct ob_error err;
+	const char *marker;
+	size_t cut, parsed = 0;
+
+	for (cut = 0; cut < sizeof(full) - 1; cut++) {
+		if (ob_xml_parse(full, cut, &doc, &err) < 0)
+			continue;
+		memset(&l, 0, sizeof(l));
+		(void)ob_rds_parse_export_tasks(doc, &l, &marker, &err);
+		parsed++;
+		ob_rds_export_task_list_clear(&l);
+		ob_xml_free(doc);
+	}
+	/* only the whole document is well-formed */
+	ck_assert_uint_eq(parsed, 0);
+	ck_assert_int_eq(ob_xml_parse(full, sizeof(full) - 1, &doc, &err), 0);
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(ob_rds_parse_export_tasks(doc, &l, &marker, &err), 0);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_str_eq(marker, "m");
+	ob_rds_export_task_list_clear(&l);
+	ob_xml_free(doc);
+}
+END_TEST
+
+/* Huge values: a 1 MiB FailureCause and 5,000 tasks parse and are kept
+ * whole (bounded by the XML layer's own limits, not truncated here). */
+START_TEST(test_parse_huge)
+{
+	struct ob_rds_export_task_list l = { 0 };
+	struct ob_xml_doc *doc;
+	struct ob_error err;
+	const char *marker;
+	size_t cap = 8u << 20, len = 0, i;
+	char *xml = malloc(cap);
+
+	ck_assert_ptr_nonnull(xml);
+	len += (size_t)snprintf(xml + len, cap - len, "%s<ExportTasks>", DX_HEAD);
+	len += (size_t)snprintf(xml + len, cap - len, "<ExportTask><ExportTaskIdentifier>big"
+				"</ExportTaskIdentifier><Status>FAILED</Status><FailureCause>");
+	memset(xml + len, 'c', 1u << 20);
+	len += 1u << 20;
+	len += (size_t)snprintf(xml + len, cap - len, "</FailureCause></ExportTask>");
+	for (i = 0; i < 5000; i++)
+		len += (size_t)snprintf(xml + len, cap - len, "<ExportTask><ExportTaskIdentifier>t%zu"
+					"</ExportTaskIdentifier><Status>STARTING</Status></ExportTask>", i);
+	len += (size_t)snprintf(xml + len, cap - len, "</ExportTasks>%s", DX_TAIL);
+	ck_assert_uint_lt(len, cap);
+	ck_assert_msg(ob_xml_parse(xml, len, &doc, &err) == 0, "%s", err.message);
+	ck_assert_msg(ob_rds_parse_export_tasks(doc, &l, &marker, &err) == 0, "%s", err.message);
+	ck_assert_uint_eq(l.n, 5001);
+	ck_assert_uint_eq(strlen(l.items[0].failure_cause), 1u << 20);
+	ck_assert_str_eq(l.items[5000].id, "t4999");
+	ob_rds_export_task_list_clear(&l);
+	ob_xml_free(doc);
+	free(xml);
+}
+END_TEST
+
+Suite *ob_suite_export(void)
+{
+	Suite *s = suite_create("export");
+	TCase *tc = tcase_create("export");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_status_parse);
+	tcase_add_test(tc, test_task_id);
+	tcase_add_test(tc, test_enabled);
+	tcase_add_test(tc, test_start_request);
+	tcase_add_test(tc, test_start_bad_args);
+	tcase_add_test(tc, test_start_bad_answers);
+	tcase_add_test(tc, test_start_aws_errors);
+	tcase_add_test(tc, test_describe_request_and_paging);
+	tcase_add_test(tc, test_describe_bad_args);
+	tcase_add_test(tc, test_describe_marker_loops);
+	tcase_add_test(tc, test_parse_shapes);
+	tcase_add_test(tc, test_parse_truncated);
+	tcase_add_test(tc, test_parse_huge);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
