@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ob/alert.h"
 #include "ob/log.h"
 
 #define TASK_PREFIX     "ob-export-"
@@ -88,6 +89,39 @@ static int64_t backoff(const struct ob_jobs *j, unsigned n)
 	return d < BACKOFF_CAP_MS ? d : BACKOFF_CAP_MS;
 }
 
+/* The alert of an export that ended failed or canceled: one per job,
+ * terminal (the task is over; a new export needs a new snapshot). */
+static void alert_export_failed(struct ob_jobs *j, const struct ob_export *e,
+				const char *snapshot)
+{
+	char key[64], text[2048];
+	json_t *d;
+
+	if (!ob_alerts_enabled(j->alerts))
+		return;
+	snprintf(key, sizeof(key), "export-failed:%s", e->job_id);
+	snprintf(text, sizeof(text),
+		 "The S3 export %s of job %s ended %s: %.80s%s%.800s\n"
+		 "Export copy: %.400s\n\n"
+		 "The snapshot copy and its hand-off to the vault are not affected; only the "
+		 "Parquet escrow in S3 is missing for this snapshot. Fix the cause (the export "
+		 "role, the bucket, the KMS key: docs/s3-export.md); the next snapshot is exported "
+		 "as usual. This alert does not clear.",
+		 e->task_id, e->job_id, ob_export_state_name(e->state), e->error_code,
+		 e->error_code[0] && e->error_message[0] ? ": " : "", e->error_message,
+		 snapshot ? snapshot : "(unknown)");
+	d = json_object();
+	ob_alert_set(d, "job_id", e->job_id);
+	ob_alert_set(d, "export_task_id", e->task_id);
+	ob_alert_set(d, "export_state", ob_export_state_name(e->state));
+	ob_alert_set(d, "copy_arn", snapshot);
+	ob_alert_set(d, "error_code", e->error_code);
+	ob_alert_set(d, "error_message", e->error_message);
+	ob_alerts_raise(j->alerts, &(struct ob_alert){ key, "export-failed", "S3 export failed",
+			text, d, true });
+	json_decref(d);
+}
+
 /* Commit e (changed in place from state `from`), and log the change. A
  * failed or canceled export gets its LOG_ERR line with the MESSAGE_ID and
  * is counted. A lost compare-and-set (ctl or a second daemon moved it) is
@@ -116,6 +150,7 @@ static int commit(struct ob_jobs *j, struct ob_export *e, enum ob_export_state f
 			     "are not affected)", e->task_id, ob_export_state_name(from),
 			     ob_export_state_name(e->state), e->error_code,
 			     e->error_code[0] ? ": " : "", e->error_message);
+		alert_export_failed(j, e, snapshot);
 	} else {
 		ob_log_job(e->state == OB_EXPORT_CANCELED ? OB_LOG_NOTICE : OB_LOG_INFO, e->job_id,
 			   NULL, snapshot, "S3 export %s %s -> %s%s%s", e->task_id,

@@ -51,12 +51,35 @@ class ExportCase(S.SourceCase):
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                     "Principal": {"Service": "export.rds.amazonaws.com"}}]}))
 
-    def export_config(self, **source):
+    def export_config(self, daemon=None, **source):
         s = {"export_to_s3_bucket": BUCKET, "export_to_s3_prefix": PREFIX,
              "export_iam_role_arn": self.role_arn}
         s.update(source)
         self.metrics_path = os.path.join(self.tmp.name, "ob.prom")
-        return self.config(daemon={"metrics_file": self.metrics_path}, source=s)
+        return self.config(daemon={"metrics_file": self.metrics_path, **(daemon or {})}, source=s)
+
+    def alert_queue(self):
+        """An alert topic in the source account with a queue subscribed to
+        it, as an operator's mail gateway would be: (topic ARN, read()),
+        read() returning the alerts delivered so far as (attributes, text)."""
+        sns = self.emu.client("sns", account="source")
+        sqs = self.emu.client("sqs", account="source")
+        topic = sns.create_topic(Name="offsite-backup-alerts")["TopicArn"]
+        url = sqs.create_queue(QueueName="offsite-backup-alerts-mail")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        got = []
+
+        def read():
+            for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                         WaitTimeSeconds=0).get("Messages", []):
+                env = json.loads(m["Body"])
+                attrs = {k: v["Value"] for k, v in env.get("MessageAttributes", {}).items()}
+                got.append((attrs, env["Message"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            return got
+        return topic, read
 
     def metric(self, line_start):
         """The value of the metrics file's line that starts with line_start, or None."""
@@ -193,7 +216,8 @@ class TestExport(ExportCase):
         snap = self.make_snapshot()
         cause = "The IAM role does not have permission to write to the S3 bucket"
         self.emu.fail_exports("ob-export-*", cause)
-        self.export_config()
+        topic, alerts = self.alert_queue()
+        self.export_config(daemon={"alert_topic_arn": topic})
         self.start_daemon()
         self.bed.put_events(self.bed.snapshot_event(snap))
         self.wait_announced([snap])
@@ -217,6 +241,18 @@ class TestExport(ExportCase):
         show = self.ctl_show(snap)
         self.assertEqual(show["s3_export"]["state"], "failed")
         self.assertEqual(show["s3_export"]["error_message"], cause)
+        # One alert through SNS (the subscribed queue), terminal: no clear.
+        self.wait_until(lambda: alerts(), 30, "the export-failed alert")
+        self.quiet(3)
+        got = alerts()
+        self.assertEqual([a["alert_kind"] for a, _ in got], ["export-failed"], got)
+        self.assertEqual(got[0][0]["alert_state"], "raised")
+        text, _, doc = got[0][1].partition("\n\nDetails (JSON):\n")
+        self.assertIn(cause, text)
+        details = json.loads(doc)
+        self.assertEqual((details["job_id"], details["export_state"], details["error_message"]),
+                         (S.job_identifier(snap.arn), "failed", cause))
+        self.assertEqual(details["copy_arn"], self.copy_arn(snap))
 
     def test_permanent_start_error_fails_the_export_not_the_job(self):
         snap = self.make_snapshot()
