@@ -7,10 +7,13 @@
  * the snapshot hand-off. Every change of an export row is a
  * compare-and-set on its state; every AWS call is idempotent: the task
  * name is derived from the job id, and an ExportTaskAlreadyExists answer
- * for a task exporting our copy is our own earlier start. Errors are
- * judged like the jobs' (ob_jobs_classify): throttling and transient
- * faults wait without counting, retryable ones count against
- * max_attempts, the rest fail the export loudly.
+ * for a task exporting our copy is our own earlier start. Errors of a
+ * start are judged like the jobs' (ob_export_classify): throttling,
+ * quota and transient faults wait without counting, retryable ones count
+ * against max_attempts, the rest fail the export loudly. Errors in
+ * watching a task (DescribeExportTasks refused or failing, the task not
+ * listed) never end an export: only the task's own terminal status does,
+ * so the copy it reads is never released on a guess (watch_error()).
  */
 #include "ob/export.h"
 
@@ -26,6 +29,8 @@
 #define BACKOFF_CAP_MS  (15LL * 60 * 1000)
 #define ADOPT_BATCH     100
 #define START_BATCH     20   /* StartExportTask calls per turn */
+#define NOT_LISTED      "ExportTaskNotListed" /* our code: describe omits the task */
+#define DISABLED        "ExportDisabled"
 
 bool ob_export_enabled(const struct ob_config *cfg)
 {
@@ -68,6 +73,31 @@ enum ob_export_state ob_export_state_of(enum ob_rds_export_status status)
 		break;
 	}
 	return OB_EXPORT_RUNNING;
+}
+
+static bool code_has(const char *code, const char *word)
+{
+	return code != NULL && strstr(code, word) != NULL;
+}
+
+enum ob_fsm_event_kind ob_export_classify(const struct ob_error *cause, bool *ret_stop)
+{
+	enum ob_fsm_event_kind kind = ob_jobs_classify(cause, ret_stop);
+
+	/* The per-account limit of exports in progress (and any other quota
+	 * or limit word): a full account frees up as tasks end, so wait. */
+	if (kind == OB_EV_FAIL &&
+	    (code_has(cause->aws_code, "Quota") || code_has(cause->aws_code, "Limit") ||
+	     code_has(cause->aws_code, "TooMany")))
+		return OB_EV_DEFER;
+	return kind;
+}
+
+const char *ob_export_error_code(const struct ob_error *cause)
+{
+	if (cause->aws_code[0] != '\0')
+		return cause->aws_code;
+	return ob_error_kind_name(cause->kind);
 }
 
 /* ---- committing a change -------------------------------------------------- */
@@ -117,9 +147,16 @@ static void alert_export_failed(struct ob_jobs *j, const struct ob_export *e,
 	ob_alert_set(d, "copy_arn", snapshot);
 	ob_alert_set(d, "error_code", e->error_code);
 	ob_alert_set(d, "error_message", e->error_message);
-	ob_alerts_raise(j->alerts, &(struct ob_alert){ key, "export-failed", "S3 export failed",
-			text, d, true });
+	ob_alerts_raise(j->alerts, &(struct ob_alert){ .key = key, .kind = "export-failed",
+			.summary = "S3 export failed", .text = text, .details = d,
+			.terminal = true });
 	json_decref(d);
+}
+
+bool ob_export_alerts(const struct ob_export *e)
+{
+	return e->state == OB_EXPORT_FAILED ||
+	       (e->state == OB_EXPORT_CANCELED && strcmp(e->error_code, DISABLED) != 0);
 }
 
 /* Commit e (changed in place from state `from`), and log the change. A
@@ -140,9 +177,8 @@ static int commit(struct ob_jobs *j, struct ob_export *e, enum ob_export_state f
 	}
 	if (e->state == from)
 		return 0;
-	if (e->state == OB_EXPORT_FAILED ||
-	    (e->state == OB_EXPORT_CANCELED && strcmp(e->error_code, "ExportDisabled") != 0)) {
-		const char *labels[] = { e->error_code };
+	if (ob_export_alerts(e)) {
+		const char *labels[] = { e->error_code[0] ? e->error_code : "unknown" };
 
 		ob_metrics_add(j->metrics, OB_M_EXPORT_FAILURES, labels, 1);
 		ob_log_alert(OB_LOG_ERR, OB_MSGID_EXPORT_FAILED, e->job_id, NULL, snapshot,
@@ -183,13 +219,13 @@ static int apply_error(struct ob_jobs *j, struct ob_export *e, const struct ob_e
 	char why[600];
 	bool stop;
 
-	kind = ob_jobs_classify(cause, &stop);
+	kind = ob_export_classify(cause, &stop);
 	if (stop) {
 		*err = *cause;
 		return -1;
 	}
 	ob_error_str(cause, why, sizeof(why));
-	set_str(&e->error_code, cause->aws_code);
+	set_str(&e->error_code, ob_export_error_code(cause));
 	set_str(&e->error_message, why);
 	if (e->attempts < 1000000)
 		e->attempts++;
@@ -205,6 +241,62 @@ static int apply_error(struct ob_jobs *j, struct ob_export *e, const struct ob_e
 	return commit(j, e, from, snapshot, err);
 }
 
+/* An error in watching e's task (a describe refused or failing, the task
+ * not listed): never ends the export, whatever the error. The task runs
+ * in AWS regardless of what we can see of it, so e keeps its state (and
+ * with it the copy it holds) and looks again after a backoff. Logged as a
+ * warning once per change of the error code, not on every look. 0, -1 +
+ * err for OB_ERR_CANCELLED or a store failure. */
+static int watch_error(struct ob_jobs *j, struct ob_export *e, const struct ob_error *cause,
+		       struct ob_error *err)
+{
+	const char *code = ob_export_error_code(cause);
+	char why[600];
+	bool stop, changed;
+
+	(void)ob_jobs_classify(cause, &stop);
+	if (stop) {
+		*err = *cause;
+		return -1;
+	}
+	ob_error_str(cause, why, sizeof(why));
+	changed = strcmp(e->error_code, code) != 0;
+	set_str(&e->error_code, code);
+	set_str(&e->error_message, why);
+	if (e->attempts < 1000000)
+		e->attempts++;
+	e->next_at_ms = ob_jobs_now(j) + backoff(j, e->attempts);
+	if (changed)
+		ob_log_job(OB_LOG_WARNING, e->job_id, NULL, e->source_arn, "S3 export %s: cannot "
+			   "see its task; the export stays %s and its copy is kept, looking again "
+			   "with backoff (logged again when the error changes): %s", e->task_id,
+			   ob_export_state_name(e->state), why);
+	return commit(j, e, e->state, e->source_arn, err);
+}
+
+/* The task of e is not in a describe's answer. */
+static int not_listed(struct ob_jobs *j, struct ob_export *e, struct ob_error *err)
+{
+	struct ob_error cause;
+
+	ob_error_set(&cause, OB_ERR_NOTFOUND, "export task %s is not listed by "
+		     "DescribeExportTasks (not visible yet?)", e->task_id);
+	snprintf(cause.aws_code, sizeof(cause.aws_code), "%s", NOT_LISTED);
+	return watch_error(j, e, &cause, err);
+}
+
+/* The task named e->task_id in l, or NULL. */
+static const struct ob_rds_export_task *find_task(const struct ob_rds_export_task_list *l,
+						  const struct ob_export *e)
+{
+	size_t k;
+
+	for (k = 0; k < l->n; k++)
+		if (l->items[k].id != NULL && strcasecmp(l->items[k].id, e->task_id) == 0)
+			return &l->items[k];
+	return NULL;
+}
+
 /* Apply what DescribeExportTasks says of e's task. */
 static int apply_task(struct ob_jobs *j, struct ob_export *e, const struct ob_rds_export_task *t,
 		      struct ob_error *err)
@@ -212,9 +304,13 @@ static int apply_task(struct ob_jobs *j, struct ob_export *e, const struct ob_rd
 	enum ob_export_state from = e->state;
 
 	e->state = ob_export_state_of(t->status);
-	e->percent = t->percent_progress;
+	e->percent = t->percent_progress >= 0 && t->percent_progress <= 100 ? t->percent_progress
+									      : e->percent;
 	e->attempts = 0;
 	if (e->state == OB_EXPORT_RUNNING) {
+		if (from == OB_EXPORT_RUNNING && e->error_code[0] != '\0')
+			ob_log_job(OB_LOG_NOTICE, e->job_id, NULL, e->source_arn, "S3 export %s: "
+				   "its task is visible again (%s)", e->task_id, e->error_code);
 		e->next_at_ms = ob_jobs_now(j) + poll_delay(j);
 		set_str(&e->error_code, "");
 		set_str(&e->error_message, "");
@@ -238,9 +334,7 @@ static int apply_task(struct ob_jobs *j, struct ob_export *e, const struct ob_rd
 
 int ob_export_adopt(struct ob_jobs *j, struct ob_error *err)
 {
-	static const enum ob_job_state copied[] = { OB_JOB_COPIED };
-	struct ob_store_query q = { 0 };
-	struct ob_job_list list;
+	struct ob_export_list list;
 	char task[OB_EXPORT_TASK_ID_MAX + 1];
 	struct ob_error e;
 	size_t i;
@@ -248,77 +342,103 @@ int ob_export_adopt(struct ob_jobs *j, struct ob_error *err)
 
 	if (!ob_export_enabled(j->cfg))
 		return 0;
-	q.states = copied;
-	q.n_states = 1;
-	q.limit = ADOPT_BATCH;
-	if (ob_store_jobs_list(j->store, &q, &list, err) < 0)
+	/* Only the jobs in `copied` without a row, all of them: a job must
+	 * not be shared (do_share) before its row exists. */
+	if (ob_store_exports_unadopted(j->store, 0, &list, err) < 0)
 		return -1;
 	for (i = 0; i < list.n && rc == 0; i++) {
-		const struct ob_job *job = &list.items[i];
-		struct ob_export x = { 0 };
+		struct ob_export *x = &list.items[i];
 		bool created;
 
-		if (job->copy_arn[0] == '\0')
+		if (x->source_arn[0] == '\0')
 			continue; /* cannot be: the copy call answered with it */
-		if (ob_export_task_id(job->id, task, sizeof(task), &e) < 0) {
-			ob_log_job(OB_LOG_ERR, job->id, "copied", job->source_arn, "no S3 export: %s",
+		if (ob_export_task_id(x->job_id, task, sizeof(task), &e) < 0) {
+			ob_log_job(OB_LOG_ERR, x->job_id, "copied", x->source_arn, "no S3 export: %s",
 				   e.message);
 			continue;
 		}
-		x.job_id = job->id;
-		x.task_id = task;
-		x.source_arn = job->copy_arn;
-		x.state = OB_EXPORT_PENDING;
-		x.next_at_ms = ob_jobs_now(j);
-		rc = ob_store_export_insert(j->store, &x, ob_jobs_now(j), &created, err);
+		set_str(&x->task_id, task);
+		x->state = OB_EXPORT_PENDING;
+		x->next_at_ms = ob_jobs_now(j);
+		rc = ob_store_export_insert(j->store, x, ob_jobs_now(j), &created, err);
 		if (rc == 0 && created)
-			ob_log_job(OB_LOG_INFO, job->id, "copied", job->copy_arn,
+			ob_log_job(OB_LOG_INFO, x->job_id, "copied", x->source_arn,
 				   "S3 export %s pending (to s3://%s/%s)", task, j->cfg->export_to_s3_bucket,
 				   j->cfg->export_to_s3_prefix);
 	}
-	ob_job_list_clear(&list);
+	ob_export_list_clear(&list);
 	return rc;
 }
 
 /* ---- start ---------------------------------------------------------------- */
 
-/* An ExportTaskAlreadyExists answer: ours when the task exports our copy. */
+/* End e (pending) as failed with code and message. */
+static int fail_now(struct ob_jobs *j, struct ob_export *e, const char *code, const char *msg,
+		    struct ob_error *err)
+{
+	enum ob_export_state from = e->state;
+
+	e->state = OB_EXPORT_FAILED;
+	e->next_at_ms = OB_FSM_NEVER;
+	set_str(&e->error_code, code);
+	set_str(&e->error_message, msg);
+	return commit(j, e, from, e->source_arn, err);
+}
+
+/* e (pending) has a task in AWS, t: running now, and the task's own state
+ * is applied right away. */
+static int adopt_task(struct ob_jobs *j, struct ob_export *e, const struct ob_rds_export_task *t,
+		      const char *why, struct ob_error *err)
+{
+	ob_log_job(OB_LOG_INFO, e->job_id, NULL, e->source_arn, "S3 export %s: our task already "
+		   "exists (%s)", e->task_id, why);
+	e->state = OB_EXPORT_RUNNING;
+	e->attempts = 0;
+	set_str(&e->error_code, "");
+	set_str(&e->error_message, "");
+	if (commit(j, e, OB_EXPORT_PENDING, e->source_arn, err) < 0)
+		return -1;
+	if (e->state != OB_EXPORT_RUNNING)
+		return 0; /* lost the compare-and-set */
+	return apply_task(j, e, t, err);
+}
+
+/* An ExportTaskAlreadyExists answer: ours when the task exports our copy.
+ * A describe that fails or does not list the task (yet: eventual
+ * consistency) is an error in watching, never a failure: e stays pending,
+ * holds its copy and tries again. Only a task of that name exporting
+ * another snapshot fails e. */
 static int start_exists(struct ob_jobs *j, struct ob_export *e, const struct ob_error *cause,
 			struct ob_error *err)
 {
 	struct ob_rds_export_task_list l;
 	const char *ids[1] = { e->task_id };
-	const struct ob_rds_export_task *t = NULL;
+	const struct ob_rds_export_task *t;
 	struct ob_error aerr;
-	size_t i;
+	char msg[1200];
+	int rc;
 
 	if (ob_rds_describe_export_tasks(j->client->aws, ids, 1, &l, &aerr) < 0)
-		return apply_error(j, e, &aerr, e->source_arn, err);
-	for (i = 0; i < l.n; i++)
-		if (strcmp(l.items[i].id, e->task_id) == 0)
-			t = &l.items[i];
-	if (t == NULL || strcmp(t->source_arn, e->source_arn) != 0) {
-		ob_error_set(&aerr, OB_ERR_AWS, "an export task named %s exists and exports %s, "
-			     "not this job's copy %s", e->task_id, t ? t->source_arn : "(not found)",
-			     e->source_arn);
-		snprintf(aerr.aws_code, sizeof(aerr.aws_code), "%s", cause->aws_code);
-		ob_rds_export_task_list_clear(&l);
-		return apply_error(j, e, &aerr, e->source_arn, err);
-	}
-	ob_log_job(OB_LOG_INFO, e->job_id, NULL, e->source_arn,
-		   "S3 export %s: our task already exists (started before a restart)", e->task_id);
-	/* Running now; the task's own state is applied right away. */
-	e->state = OB_EXPORT_RUNNING;
-	if (commit(j, e, OB_EXPORT_PENDING, e->source_arn, err) < 0) {
-		ob_rds_export_task_list_clear(&l);
-		return -1;
-	}
-	if (apply_task(j, e, t, err) < 0) {
-		ob_rds_export_task_list_clear(&l);
-		return -1;
+		return watch_error(j, e, &aerr, err);
+	t = find_task(&l, e);
+	if (t == NULL) {
+		rc = not_listed(j, e, err);
+	} else if (strcmp(t->source_arn ? t->source_arn : "", e->source_arn) != 0) {
+		snprintf(msg, sizeof(msg), "an export task named %s exists and exports %.400s, not "
+			 "this job's copy %.400s", e->task_id, t->source_arn ? t->source_arn : "",
+			 e->source_arn);
+		rc = fail_now(j, e, cause->aws_code, msg, err);
+	} else {
+		rc = adopt_task(j, e, t, "started before a restart", err);
 	}
 	ob_rds_export_task_list_clear(&l);
-	return 0;
+	return rc;
+}
+
+static bool already_exists(const struct ob_error *e)
+{
+	return strcmp(e->aws_code, "ExportTaskAlreadyExists") == 0 ||
+	       strcmp(e->aws_code, "ExportTaskAlreadyExistsFault") == 0;
 }
 
 static int start_one(struct ob_jobs *j, struct ob_export *e, struct ob_error *err)
@@ -328,14 +448,6 @@ static int start_one(struct ob_jobs *j, struct ob_export *e, struct ob_error *er
 	struct ob_error aerr;
 	int rc;
 
-	if (!ob_export_enabled(j->cfg)) {
-		/* Switched off before the task started: nothing to wait for. */
-		e->state = OB_EXPORT_CANCELED;
-		e->next_at_ms = OB_FSM_NEVER;
-		set_str(&e->error_code, "ExportDisabled");
-		set_str(&e->error_message, "export_to_s3_bucket was unset before the task started");
-		return commit(j, e, OB_EXPORT_PENDING, e->source_arn, err);
-	}
 	x.task_id = e->task_id;
 	x.source_arn = e->source_arn;
 	x.s3_bucket = j->cfg->export_to_s3_bucket;
@@ -345,13 +457,13 @@ static int start_one(struct ob_jobs *j, struct ob_export *e, struct ob_error *er
 	j->client->finish_on_stop = true;
 	rc = ob_rds_start_export_task(j->client->aws, &x, &t, &aerr);
 	j->client->finish_on_stop = false;
-	if (rc < 0 && strcmp(aerr.aws_code, "ExportTaskAlreadyExists") == 0)
+	if (rc < 0 && already_exists(&aerr))
 		return start_exists(j, e, &aerr, err);
 	if (rc < 0)
 		return apply_error(j, e, &aerr, e->source_arn, err);
 	e->state = OB_EXPORT_RUNNING;
 	e->attempts = 0;
-	e->percent = t.percent_progress;
+	e->percent = t.percent_progress >= 0 && t.percent_progress <= 100 ? t.percent_progress : 0;
 	e->next_at_ms = ob_jobs_now(j) + poll_delay(j);
 	set_str(&e->error_code, "");
 	set_str(&e->error_message, "");
@@ -359,47 +471,74 @@ static int start_one(struct ob_jobs *j, struct ob_export *e, struct ob_error *er
 	return commit(j, e, OB_EXPORT_PENDING, e->source_arn, err);
 }
 
+/* The export was switched off with rows still pending. A pending row's
+ * task may exist all the same (StartExportTask accepted, the daemon gone
+ * before the commit): one batched describe tells. A task of ours runs to
+ * its end (running, polled, its copy kept); a row AWS knows no task of
+ * is canceled (ExportDisabled). A describe that fails cancels nothing:
+ * the rows stay pending, holding their copies, and look again. */
+static int resolve_disabled(struct ob_jobs *j, struct ob_export *rows, size_t m,
+			    struct ob_error *err)
+{
+	const char *ids[OB_RDS_EXPORT_IDS_MAX] = { NULL };
+	struct ob_rds_export_task_list l;
+	struct ob_error aerr;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < m; i++)
+		ids[i] = rows[i].task_id;
+	if (ob_rds_describe_export_tasks(j->client->aws, ids, m, &l, &aerr) < 0) {
+		for (i = 0; i < m && rc == 0; i++)
+			rc = watch_error(j, &rows[i], &aerr, err);
+		return rc;
+	}
+	for (i = 0; i < m && rc == 0; i++) {
+		struct ob_export *e = &rows[i];
+		const struct ob_rds_export_task *t = find_task(&l, e);
+
+		if (t != NULL && strcmp(t->source_arn ? t->source_arn : "", e->source_arn) == 0) {
+			rc = adopt_task(j, e, t, "started before the export was switched off; it "
+					"is followed to its end", err);
+			continue;
+		}
+		e->state = OB_EXPORT_CANCELED;
+		e->next_at_ms = OB_FSM_NEVER;
+		set_str(&e->error_code, DISABLED);
+		set_str(&e->error_message, "export_to_s3_bucket was unset before the task started");
+		rc = commit(j, e, OB_EXPORT_PENDING, e->source_arn, err);
+	}
+	ob_rds_export_task_list_clear(&l);
+	return rc;
+}
+
 /* ---- poll ----------------------------------------------------------------- */
 
-/* Describe m running exports in one call (paged) and apply the answers. */
+/* Describe m running exports in one call (paged) and apply the answers.
+ * Only a terminal status ends one; an error or a task not listed is an
+ * error in watching (watch_error()). */
 static int poll_batch(struct ob_jobs *j, struct ob_export *rows, size_t m, struct ob_error *err)
 {
 	const char *ids[OB_RDS_EXPORT_IDS_MAX] = { NULL };
 	struct ob_rds_export_task_list l;
 	struct ob_error aerr;
-	size_t i, k;
+	size_t i;
+	int rc = 0;
 
 	for (i = 0; i < m; i++)
 		ids[i] = rows[i].task_id;
 	if (ob_rds_describe_export_tasks(j->client->aws, ids, m, &l, &aerr) < 0) {
-		for (i = 0; i < m; i++)
-			if (apply_error(j, &rows[i], &aerr, rows[i].source_arn, err) < 0)
-				return -1;
-		return 0;
+		for (i = 0; i < m && rc == 0; i++)
+			rc = watch_error(j, &rows[i], &aerr, err);
+		return rc;
 	}
-	for (i = 0; i < m; i++) {
-		const struct ob_rds_export_task *t = NULL;
-		int rc;
+	for (i = 0; i < m && rc == 0; i++) {
+		const struct ob_rds_export_task *t = find_task(&l, &rows[i]);
 
-		for (k = 0; k < l.n; k++)
-			if (strcasecmp(l.items[k].id, rows[i].task_id) == 0)
-				t = &l.items[k];
-		if (t != NULL) {
-			rc = apply_task(j, &rows[i], t, err);
-		} else {
-			/* Not listed: a task just started may not be visible
-			 * yet; a task that stays away fails at max_attempts. */
-			ob_error_set(&aerr, OB_ERR_PARSE, "export task %s is not listed by "
-				     "DescribeExportTasks", rows[i].task_id);
-			rc = apply_error(j, &rows[i], &aerr, rows[i].source_arn, err);
-		}
-		if (rc < 0) {
-			ob_rds_export_task_list_clear(&l);
-			return -1;
-		}
+		rc = t != NULL ? apply_task(j, &rows[i], t, err) : not_listed(j, &rows[i], err);
 	}
 	ob_rds_export_task_list_clear(&l);
-	return 0;
+	return rc;
 }
 
 /* When one running export is due, all are looked at (calls grow with
@@ -426,11 +565,27 @@ static int poll_running(struct ob_jobs *j, struct ob_error *err)
 	return rc;
 }
 
+size_t ob_export_free_slots(long running)
+{
+	return running >= OB_EXPORT_TASKS_MAX ? 0 : (size_t)(OB_EXPORT_TASKS_MAX - running);
+}
+
+static int free_slots(struct ob_jobs *j, size_t *ret, struct ob_error *err)
+{
+	long counts[OB_EXPORT_STATE_COUNT];
+
+	if (ob_store_export_counts(j->store, counts, err) < 0)
+		return -1;
+	*ret = ob_export_free_slots(counts[OB_EXPORT_RUNNING]);
+	return 0;
+}
+
 int ob_export_run(struct ob_jobs *j, int64_t *ret_next_ms, struct ob_error *err)
 {
 	struct ob_export_list pending;
+	bool enabled = ob_export_enabled(j->cfg);
 	int64_t a, b;
-	size_t i;
+	size_t i, slots = 0;
 	int rc = 0;
 
 	*ret_next_ms = OB_FSM_NEVER;
@@ -438,35 +593,94 @@ int ob_export_run(struct ob_jobs *j, int64_t *ret_next_ms, struct ob_error *err)
 	 * switched off: their tasks run in AWS regardless. */
 	if (poll_running(j, err) < 0)
 		return -1;
-	if (ob_store_exports_list(j->store, OB_EXPORT_PENDING, ob_jobs_now(j), START_BATCH,
-				  &pending, err) < 0)
-		return -1;
-	for (i = 0; i < pending.n && rc == 0; i++) {
-		if (ob_jobs_stopping(j)) {
-			rc = ob_error_set(err, OB_ERR_CANCELLED, "stopping");
-			break;
+	if (enabled) {
+		/* At most OB_EXPORT_TASKS_MAX tasks in progress (the account's
+		 * limit): more start as slots free up. */
+		if (free_slots(j, &slots, err) < 0)
+			return -1;
+		if (slots == 0)
+			pending.n = 0, pending.items = NULL;
+		else if (ob_store_exports_list(j->store, OB_EXPORT_PENDING, ob_jobs_now(j),
+					       slots < START_BATCH ? slots : START_BATCH, &pending,
+					       err) < 0)
+			return -1;
+		for (i = 0; i < pending.n && rc == 0; i++) {
+			if (ob_jobs_stopping(j)) {
+				rc = ob_error_set(err, OB_ERR_CANCELLED, "stopping");
+				break;
+			}
+			rc = start_one(j, &pending.items[i], err);
 		}
-		rc = start_one(j, &pending.items[i], err);
+	} else {
+		if (ob_store_exports_list(j->store, OB_EXPORT_PENDING, ob_jobs_now(j),
+					  OB_RDS_EXPORT_IDS_MAX, &pending, err) < 0)
+			return -1;
+		if (pending.n > 0)
+			rc = resolve_disabled(j, pending.items, pending.n, err);
 	}
 	ob_export_list_clear(&pending);
 	if (rc < 0)
 		return -1;
 	if (ob_store_export_next_due(j->store, OB_EXPORT_RUNNING, &a, err) < 0 ||
-	    ob_store_export_next_due(j->store, OB_EXPORT_PENDING, &b, err) < 0)
+	    ob_store_export_next_due(j->store, OB_EXPORT_PENDING, &b, err) < 0 ||
+	    (enabled && free_slots(j, &slots, err) < 0))
 		return -1;
+	/* With every slot taken, pending rows wait for a running one to end:
+	 * they are not due before its next poll. */
+	if (enabled && slots == 0)
+		b = OB_FSM_NEVER;
 	*ret_next_ms = a < b ? a : b;
+	return 0;
+}
+
+/* ---- alert reconciliation ------------------------------------------------- */
+
+int ob_export_reconcile(struct ob_jobs *j, size_t *ret_raised, struct ob_error *err)
+{
+	struct ob_export_list l;
+	size_t i, n = 0;
+
+	if (ret_raised != NULL)
+		*ret_raised = 0;
+	if (!ob_alerts_enabled(j->alerts))
+		return 0;
+	if (ob_store_exports_ended(j->store, ob_jobs_now(j) - OB_ALERT_KEEP_TERMINAL_MS, &l,
+				   err) < 0)
+		return -1;
+	for (i = 0; i < l.n; i++) {
+		if (!ob_export_alerts(&l.items[i]))
+			continue; /* the store selects these only; kept for safety */
+		alert_export_failed(j, &l.items[i], l.items[i].source_arn);
+		n++;
+	}
+	ob_export_list_clear(&l);
+	if (ret_raised != NULL)
+		*ret_raised = n;
 	return 0;
 }
 
 int ob_export_holds_copy(struct ob_jobs *j, const char *job_id, bool *ret, struct ob_error *err)
 {
 	struct ob_export e;
+	struct ob_error gerr;
 
 	*ret = false;
-	if (ob_store_export_get(j->store, job_id, &e, err) < 0)
-		return err != NULL && err->kind == OB_ERR_NOTFOUND ? 0 : -1;
-	*ret = e.state == OB_EXPORT_RUNNING ||
-	       (e.state == OB_EXPORT_PENDING && ob_export_enabled(j->cfg));
+	if (ob_store_export_get(j->store, job_id, &e, &gerr) < 0) {
+		if (gerr.kind == OB_ERR_NOTFOUND)
+			return 0;
+		if (err != NULL)
+			*err = gerr;
+		return -1;
+	}
+	*ret = ob_export_holds(e.state);
 	ob_export_clear(&e);
 	return 0;
+}
+
+bool ob_export_holds(enum ob_export_state state)
+{
+	/* Pending holds too, configured or not: a pending row's task may
+	 * exist (a start accepted just before a crash) until a describe
+	 * says otherwise (resolve_disabled()). */
+	return state == OB_EXPORT_RUNNING || state == OB_EXPORT_PENDING;
 }

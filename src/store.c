@@ -1709,3 +1709,68 @@ int ob_store_export_next_due(struct ob_store *st, enum ob_export_state state, in
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW ? 0 : -1;
 }
+
+/* The rows of a one-off SELECT of EXPORT_COLS with ?1 bound to v1 (when
+ * has1). */
+static int exports_query(struct ob_store *st, const char *sql, bool has1, int64_t v1,
+			 struct ob_export_list *ret, struct ob_error *err)
+{
+	struct ob_export_list l = { NULL, 0 };
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	int rc = SQLITE_OK;
+
+	memset(ret, 0, sizeof(*ret));
+	if (prep(st, sql, &s, err) != 0)
+		return -1;
+	if (has1 && (rc = sqlite3_bind_int64(s, 1, v1)) != SQLITE_OK) {
+		db_error(st, rc, err, "list exports");
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (grow((void **)&l.items, l.n, &cap, sizeof(*l.items), err) != 0 ||
+		    read_export(st, s, &l.items[l.n], err) != 0)
+			goto out;
+		l.n++;
+	}
+	if (rc != SQLITE_DONE)
+		db_error(st, rc, err, "list exports");
+out:
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		*ret = l;
+	else
+		ob_export_list_clear(&l);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ob_store_exports_unadopted(struct ob_store *st, size_t limit, struct ob_export_list *ret,
+			       struct ob_error *err)
+{
+	/* The columns of EXPORT_COLS, from the job: the row it would get. */
+	static const char sql[] =
+		"SELECT jobs.id, 'x', jobs.copy_arn, 'pending', 0, 0, jobs.created_at,"
+		" jobs.created_at, 0, '', '' FROM jobs LEFT JOIN exports ON exports.job_id = jobs.id"
+		" WHERE jobs.state = 'copied' AND exports.job_id IS NULL"
+		" ORDER BY jobs.created_at, jobs.id LIMIT ?1";
+	size_t i;
+
+	if (exports_query(st, sql, true, limit == 0 || limit > (size_t)INT64_MAX ? -1
+										: (int64_t)limit,
+			  ret, err) < 0)
+		return -1;
+	for (i = 0; i < ret->n; i++)
+		ret->items[i].task_id[0] = '\0';
+	return 0;
+}
+
+int ob_store_exports_ended(struct ob_store *st, int64_t since_ms, struct ob_export_list *ret,
+			   struct ob_error *err)
+{
+	static const char sql[] =
+		"SELECT " EXPORT_COLS " FROM exports WHERE (state = 'failed' OR (state = 'canceled'"
+		" AND error_code <> 'ExportDisabled')) AND updated_at >= ?1"
+		" ORDER BY updated_at, job_id";
+
+	return exports_query(st, sql, true, since_ms, ret, err);
+}

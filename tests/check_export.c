@@ -11,7 +11,10 @@
 #include <string.h>
 
 #include "check_ob.h"
+#include "ob/alert.h"
 #include "ob/aws.h"
+#include "ob/client.h"
+#include "ob/jobs.h"
 #include "ob/creds.h"
 #include "ob/export.h"
 #include "ob/private/http_fake.h"
@@ -513,6 +516,458 @@ START_TEST(test_parse_huge)
 }
 END_TEST
 
+/* ---- the export loop against the fake RDS ---------------------------------- */
+
+#define SX_OK(id)                                                                \
+	SX("<ExportTaskIdentifier>" id "</ExportTaskIdentifier><SourceArn>" COPY_ARN \
+	   "</SourceArn><Status>STARTING</Status><PercentProgress>0</PercentProgress>")
+#define AWS_ERR(code)                                                            \
+	"<ErrorResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\"><Error>" \
+	"<Type>Sender</Type><Code>" code "</Code><Message>no</Message></Error>"      \
+	"<RequestId>r1</RequestId></ErrorResponse>"
+#define TOPIC "arn:aws:sns:eu-central-1:111111111111:ob-alerts"
+
+static char xdir[64], xdb[128];
+static struct ob_store *xst;
+static struct ob_config xcfg;
+static struct ob_client xcl;
+static struct ob_jobs xj;
+static struct ob_alerts *xal;
+static volatile sig_atomic_t xstop;
+
+static void xsetup(void)
+{
+	struct ob_alerts_options ao = { 0 };
+	struct ob_error err;
+
+	setup();
+	snprintf(xdir, sizeof(xdir), "/tmp/ob-check-export-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(xdir));
+	snprintf(xdb, sizeof(xdb), "%s/state.db", xdir);
+	ck_assert_msg(ob_store_open(xdb, false, &xst, &err) == 0, "%s", err.message);
+	memset(&xcfg, 0, sizeof(xcfg));
+	xcfg.poll_interval_ms = 30000;
+	xcfg.max_attempts = 3;
+	xcfg.export_to_s3_bucket = (char *)"escrow-1";
+	xcfg.export_to_s3_prefix = (char *)"rds";
+	xcfg.export_iam_role_arn = (char *)ROLE;
+	xcfg.export_kms_key = (char *)KEY;
+	memset(&xcl, 0, sizeof(xcl));
+	xcl.aws = aws;
+	xstop = 0;
+	ob_jobs_init(&xj, &xcfg, &xcl, xst, &tclock, &xstop, 0);
+	ao.store = xst;
+	ao.aws = aws;
+	ao.clock = &tclock;
+	ao.topic_arn = TOPIC;
+	ao.role = "source";
+	ao.account = "111111111111";
+	ao.region = REGION;
+	xal = ob_alerts_new(&ao, &err);
+	ck_assert_msg(xal != NULL, "%s", err.message);
+	xj.alerts = xal;
+}
+
+static void xteardown(void)
+{
+	char cmd[128];
+
+	ob_alerts_free(xal);
+	ob_store_close(xst);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", xdir);
+	ck_assert_int_eq(system(cmd), 0);
+	teardown();
+}
+
+/* Job j<n> in `copied`, its copy COPY_ARN. */
+static void xjob(int n)
+{
+	struct ob_job job;
+	char id[16], arn[128], copy[32];
+	struct ob_error err;
+
+	memset(&job, 0, sizeof(job));
+	snprintf(id, sizeof(id), "j%d", n);
+	snprintf(arn, sizeof(arn), "arn:aws:rds:eu-central-1:111111111111:snapshot:rds:s-%d", n);
+	snprintf(copy, sizeof(copy), "ob-s-%d", n);
+	job.id = id;
+	job.role = "source";
+	job.kind = OB_SNAP_INSTANCE;
+	job.source_arn = arn;
+	job.db_id = "orders";
+	job.copy_id = copy;
+	job.copy_arn = COPY_ARN;
+	job.state = OB_JOB_COPIED;
+	job.failed_from = OB_JOB_COPIED;
+	job.next_at_ms = t_wall;
+	job.engine = "postgres";
+	job.origin = "event";
+	ck_assert_msg(ob_store_job_insert(xst, &job, "seen", t_wall, NULL, &err) == 0, "%s",
+		      err.message);
+}
+
+static enum ob_export_state xstate(const char *job_id, char *code, size_t size)
+{
+	struct ob_export e;
+	struct ob_error err;
+	enum ob_export_state st;
+
+	ck_assert_msg(ob_store_export_get(xst, job_id, &e, &err) == 0, "%s", err.message);
+	st = e.state;
+	if (code != NULL)
+		snprintf(code, size, "%s", e.error_code);
+	ob_export_clear(&e);
+	return st;
+}
+
+static bool xholds(const char *job_id)
+{
+	struct ob_error err;
+	bool held = false;
+
+	ck_assert_msg(ob_export_holds_copy(&xj, job_id, &held, &err) == 0, "%s", err.message);
+	return held;
+}
+
+static int64_t xrun(void)
+{
+	struct ob_error err;
+	int64_t next = 0;
+
+	ck_assert_msg(ob_export_run(&xj, &next, &err) == 0, "%s", err.message);
+	return next;
+}
+
+static size_t xalerts_pending(void)
+{
+	struct ob_alert_list l;
+	struct ob_error err;
+	size_t n;
+
+	ck_assert_msg(ob_store_alert_pending(xst, 100, &l, &err) == 0, "%s", err.message);
+	n = l.n;
+	ob_alert_list_clear(&l);
+	return n;
+}
+
+/* j1 pending -> running through a successful start. */
+static void xstart_j1(void)
+{
+	struct ob_error err;
+
+	xjob(1);
+	ck_assert_int_eq(ob_export_adopt(&xj, &err), 0);
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_PENDING);
+	ob_http_fake_push(&fake, 200, SX_OK("ob-export-j1"), NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_RUNNING);
+}
+
+/* Errors in watching a running task never end it, and its copy stays held;
+ * only a terminal status does. */
+START_TEST(test_poll_errors_keep_running)
+{
+	char code[64];
+	int i;
+
+	xstart_j1();
+	/* rds:DescribeExportTasks dropped from the policy. */
+	t_wall += 60000;
+	ob_http_fake_push(&fake, 403, AWS_ERR("AccessDenied"), NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", code, sizeof(code)), OB_EXPORT_RUNNING);
+	ck_assert_str_eq(code, "AccessDenied");
+	ck_assert(xholds("j1"));
+	/* Many times over: still running, never counted to a failure. */
+	for (i = 0; i < 12; i++) {
+		t_wall += 16 * 60000;
+		ob_http_fake_push(&fake, 403, AWS_ERR("AccessDenied"), NULL);
+		xrun();
+		ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_RUNNING);
+	}
+	/* 5xx (retried by the core, then given up). */
+	t_wall += 16 * 60000;
+	for (i = 0; i < 3; i++)
+		ob_http_fake_push(&fake, 503, AWS_ERR("ServiceUnavailable"), NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", code, sizeof(code)), OB_EXPORT_RUNNING);
+	ck_assert(xholds("j1"));
+	/* The task not listed (eventual consistency, or gone from view). */
+	for (i = 0; i < 5; i++) {
+		t_wall += 16 * 60000;
+		ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks/>" DX_TAIL, NULL);
+		xrun();
+		ck_assert_int_eq(xstate("j1", code, sizeof(code)), OB_EXPORT_RUNNING);
+		ck_assert_str_eq(code, "ExportTaskNotListed");
+	}
+	ck_assert(xholds("j1"));
+	ck_assert_uint_eq(xalerts_pending(), 0);
+	/* Visible again, then complete. */
+	t_wall += 16 * 60000;
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>" TASK("ob-export-j1", "IN_PROGRESS",
+			  "<PercentProgress>40</PercentProgress>") "</ExportTasks>" DX_TAIL, NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", code, sizeof(code)), OB_EXPORT_RUNNING);
+	ck_assert_str_eq(code, "");
+	t_wall += 60000;
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>" TASK("ob-export-j1", "COMPLETE", "")
+			  "</ExportTasks>" DX_TAIL, NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_COMPLETE);
+	ck_assert(!xholds("j1"));
+	ck_assert_uint_eq(xalerts_pending(), 0);
+}
+END_TEST
+
+/* A terminal status ends it: FAILED raises the alert and releases. */
+START_TEST(test_poll_failed_ends)
+{
+	xstart_j1();
+	t_wall += 60000;
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>" TASK("ob-export-j1", "FAILED",
+			  "<FailureCause>S3 access denied</FailureCause>") "</ExportTasks>" DX_TAIL,
+			  NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_FAILED);
+	ck_assert(!xholds("j1"));
+	ck_assert_uint_eq(xalerts_pending(), 1);
+}
+END_TEST
+
+/* ExportTaskAlreadyExists: ours is adopted; not (yet) listed or not
+ * describable waits (pending, held); another snapshot's task fails. */
+START_TEST(test_start_exists)
+{
+	struct ob_error err;
+	char code[64];
+
+	xjob(1);
+	xjob(2);
+	ck_assert_int_eq(ob_export_adopt(&xj, &err), 0);
+	/* j1: exists, not listed yet; j2: exists, describe refused. */
+	ob_http_fake_push(&fake, 400, AWS_ERR("ExportTaskAlreadyExists"), NULL);
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks/>" DX_TAIL, NULL);
+	ob_http_fake_push(&fake, 400, AWS_ERR("ExportTaskAlreadyExists"), NULL);
+	ob_http_fake_push(&fake, 403, AWS_ERR("AccessDenied"), NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", code, sizeof(code)), OB_EXPORT_PENDING);
+	ck_assert_str_eq(code, "ExportTaskNotListed");
+	ck_assert_int_eq(xstate("j2", code, sizeof(code)), OB_EXPORT_PENDING);
+	ck_assert_str_eq(code, "AccessDenied");
+	ck_assert(xholds("j1") && xholds("j2"));
+	ck_assert_uint_eq(xalerts_pending(), 0);
+	/* Then: j1's task is ours and running; j2's name exports another
+	 * snapshot. */
+	t_wall += 60LL * 60000;
+	ob_http_fake_push(&fake, 400, AWS_ERR("ExportTaskAlreadyExists"), NULL);
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>" TASK("ob-export-j1", "IN_PROGRESS", "")
+			  "</ExportTasks>" DX_TAIL, NULL);
+	ob_http_fake_push(&fake, 400, AWS_ERR("ExportTaskAlreadyExists"), NULL);
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks><ExportTask><ExportTaskIdentifier>"
+			  "ob-export-j2</ExportTaskIdentifier><SourceArn>arn:aws:rds:eu-central-1:"
+			  "111111111111:snapshot:other</SourceArn><Status>IN_PROGRESS</Status>"
+			  "</ExportTask></ExportTasks>" DX_TAIL, NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_RUNNING);
+	ck_assert_int_eq(xstate("j2", code, sizeof(code)), OB_EXPORT_FAILED);
+	ck_assert_str_eq(code, "ExportTaskAlreadyExists");
+	ck_assert(xholds("j1") && !xholds("j2"));
+	ck_assert_uint_eq(xalerts_pending(), 1);
+}
+END_TEST
+
+/* Switched off with rows pending: one describe; a task that exists runs
+ * on, the others are canceled; a failing describe cancels nothing. */
+START_TEST(test_disable_describes_first)
+{
+	struct ob_error err;
+	char code[64];
+	const char *body;
+
+	xjob(1);
+	xjob(2);
+	ck_assert_int_eq(ob_export_adopt(&xj, &err), 0);
+	xcfg.export_to_s3_bucket = (char *)"";
+	ob_http_fake_push(&fake, 403, AWS_ERR("AccessDenied"), NULL);
+	xrun();
+	ck_assert_uint_eq(fake.n_records, 1);
+	body = sent_body(0);
+	ck_assert_ptr_nonnull(strstr(body, "Action=DescribeExportTasks"));
+	ck_assert_ptr_nonnull(strstr(body, "ob-export-j1"));
+	ck_assert_ptr_nonnull(strstr(body, "ob-export-j2"));
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_PENDING);
+	ck_assert_int_eq(xstate("j2", NULL, 0), OB_EXPORT_PENDING);
+	ck_assert(xholds("j1") && xholds("j2"));
+	t_wall += 60LL * 60000;
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>" TASK("ob-export-j1", "IN_PROGRESS", "")
+			  "</ExportTasks>" DX_TAIL, NULL);
+	xrun();
+	ck_assert_uint_eq(fake.n_records, 2); /* one batched call */
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_RUNNING);
+	ck_assert_int_eq(xstate("j2", code, sizeof(code)), OB_EXPORT_CANCELED);
+	ck_assert_str_eq(code, "ExportDisabled");
+	ck_assert(xholds("j1") && !xholds("j2"));
+	ck_assert_uint_eq(xalerts_pending(), 0);
+	/* j1 is followed to its end though the export is off. */
+	t_wall += 60000;
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>" TASK("ob-export-j1", "COMPLETE", "")
+			  "</ExportTasks>" DX_TAIL, NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_COMPLETE);
+}
+END_TEST
+
+/* At most OB_EXPORT_TASKS_MAX tasks at once; the rest wait, not busily. */
+START_TEST(test_cap)
+{
+	static const char *const starts[] = {
+		SX_OK("ob-export-j1"), SX_OK("ob-export-j2"), SX_OK("ob-export-j3"),
+		SX_OK("ob-export-j4"), SX_OK("ob-export-j5"),
+	};
+	struct ob_error err;
+	bool stop;
+	int64_t next;
+	size_t i;
+	int n;
+
+	ck_assert_uint_eq(ob_export_free_slots(0), 5);
+	ck_assert_uint_eq(ob_export_free_slots(4), 1);
+	ck_assert_uint_eq(ob_export_free_slots(5), 0);
+	ck_assert_uint_eq(ob_export_free_slots(9), 0);
+	for (n = 1; n <= 7; n++)
+		xjob(n);
+	ck_assert_int_eq(ob_export_adopt(&xj, &err), 0);
+	for (i = 0; i < 5; i++)
+		ob_http_fake_push(&fake, 200, starts[i], NULL);
+	next = xrun();
+	ck_assert_uint_eq(fake.n_records, 5);
+	ck_assert_int_eq(xstate("j6", NULL, 0), OB_EXPORT_PENDING);
+	ck_assert_int_eq(xstate("j7", NULL, 0), OB_EXPORT_PENDING);
+	ck_assert_int_ge(next, t_wall + 1000); /* the next poll, not the pending rows */
+	/* Nothing started while full. */
+	next = xrun();
+	ck_assert_uint_eq(fake.n_records, 5);
+	/* j1 ends: one slot, j6 starts. */
+	t_wall += 60000;
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>" TASK("ob-export-j1", "COMPLETE", "")
+			  TASK("ob-export-j2", "IN_PROGRESS", "") TASK("ob-export-j3", "IN_PROGRESS", "")
+			  TASK("ob-export-j4", "IN_PROGRESS", "") TASK("ob-export-j5", "IN_PROGRESS", "")
+			  "</ExportTasks>" DX_TAIL, NULL);
+	ob_http_fake_push(&fake, 200, SX_OK("ob-export-j6"), NULL);
+	xrun();
+	ck_assert_uint_eq(fake.n_records, 7);
+	ck_assert_int_eq(xstate("j6", NULL, 0), OB_EXPORT_RUNNING);
+	ck_assert_int_eq(xstate("j7", NULL, 0), OB_EXPORT_PENDING);
+	/* The account's own limit answered anyway: wait, never fail. */
+	{
+		struct ob_error q;
+
+		ob_error_set(&q, OB_ERR_AWS, "limit");
+		snprintf(q.aws_code, sizeof(q.aws_code), "%s", "ExportTaskLimitReached");
+		ck_assert_int_eq(ob_export_classify(&q, &stop), OB_EV_DEFER);
+		snprintf(q.aws_code, sizeof(q.aws_code), "%s", "SnapshotExportQuotaExceeded");
+		ck_assert_int_eq(ob_export_classify(&q, &stop), OB_EV_DEFER);
+		snprintf(q.aws_code, sizeof(q.aws_code), "%s", "AccessDenied");
+		ck_assert_int_eq(ob_export_classify(&q, &stop), OB_EV_FAIL);
+	}
+}
+END_TEST
+
+/* Every job in `copied` gets its row, however many there are. */
+START_TEST(test_adopt_all)
+{
+	struct ob_export_list l;
+	struct ob_error err;
+	long counts[OB_EXPORT_STATE_COUNT];
+	int n;
+
+	for (n = 1; n <= 130; n++)
+		xjob(n);
+	ck_assert_int_eq(ob_store_exports_unadopted(xst, 0, &l, &err), 0);
+	ck_assert_uint_eq(l.n, 130);
+	ck_assert_str_eq(l.items[0].source_arn, COPY_ARN);
+	ob_export_list_clear(&l);
+	ck_assert_int_eq(ob_export_adopt(&xj, &err), 0);
+	ck_assert_int_eq(ob_store_export_counts(xst, counts, &err), 0);
+	ck_assert_int_eq(counts[OB_EXPORT_PENDING], 130);
+	ck_assert_int_eq(ob_store_exports_unadopted(xst, 0, &l, &err), 0);
+	ck_assert_uint_eq(l.n, 0);
+	ob_export_list_clear(&l);
+}
+END_TEST
+
+/* Lost export-failed alerts are raised again; recent ones only, once. */
+START_TEST(test_reconcile)
+{
+	static const struct {
+		enum ob_export_state state;
+		const char *code;
+		int64_t age_ms;
+	} rows[] = {
+		{ OB_EXPORT_FAILED, "IamRoleNotFound", 60000 },             /* j1: alert */
+		{ OB_EXPORT_CANCELED, "ExportDisabled", 60000 },            /* j2: none */
+		{ OB_EXPORT_CANCELED, "CANCELED", 60000 },                  /* j3: alert */
+		{ OB_EXPORT_FAILED, "FAILED", OB_ALERT_KEEP_TERMINAL_MS + 1 }, /* j4: pruned */
+		{ OB_EXPORT_COMPLETE, "", 60000 },                          /* j5: none */
+		{ OB_EXPORT_RUNNING, "AccessDenied", 60000 },               /* j6: none */
+	};
+	struct ob_error err;
+	size_t i, raised;
+	char id[8];
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct ob_export x = { 0 };
+		char task[32];
+
+		xjob((int)i + 1);
+		snprintf(id, sizeof(id), "j%zu", i + 1);
+		snprintf(task, sizeof(task), "ob-export-%s", id);
+		x.job_id = id;
+		x.task_id = task;
+		x.source_arn = (char *)COPY_ARN;
+		x.state = rows[i].state;
+		x.next_at_ms = OB_FSM_NEVER;
+		ck_assert_int_eq(ob_store_export_insert(xst, &x, t_wall - rows[i].age_ms, NULL, &err), 0);
+		x.error_code = (char *)rows[i].code;
+		x.error_message = (char *)"why";
+		ck_assert_int_eq(ob_store_export_update(xst, &x, rows[i].state,
+							 t_wall - rows[i].age_ms, &err), 0);
+	}
+	ck_assert_uint_eq(xalerts_pending(), 0);
+	ck_assert_int_eq(ob_export_reconcile(&xj, &raised, &err), 0);
+	ck_assert_uint_eq(raised, 2);
+	ck_assert_uint_eq(xalerts_pending(), 2);
+	ck_assert(ob_alerts_active(xal, "export-failed:j1") || xalerts_pending() == 2);
+	/* Again: deduplicated by key, nothing new. */
+	ck_assert_int_eq(ob_export_reconcile(&xj, &raised, &err), 0);
+	ck_assert_uint_eq(xalerts_pending(), 2);
+}
+END_TEST
+
+/* A failure that is not an AWS error keeps a meaningful code. */
+START_TEST(test_error_codes)
+{
+	struct ob_error e;
+	char code[64];
+
+	ob_error_set(&e, OB_ERR_TRANSPORT, "reset");
+	ck_assert_str_eq(ob_export_error_code(&e), "transport");
+	ob_error_set(&e, OB_ERR_AWS, "no");
+	snprintf(e.aws_code, sizeof(e.aws_code), "%s", "IamRoleNotFound");
+	ck_assert_str_eq(ob_export_error_code(&e), "IamRoleNotFound");
+	/* A start answered with garbage, max_attempts times: failed, "parse". */
+	xcfg.max_attempts = 1;
+	ob_jobs_set_config(&xj, &xcfg, 0);
+	xjob(1);
+	ck_assert_int_eq(ob_export_adopt(&xj, &e), 0);
+	ob_http_fake_push(&fake, 200, "<StartExportTaskResponse><StartExportTaskResult>"
+			  "</StartExportTaskResult></StartExportTaskResponse>", NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", code, sizeof(code)), OB_EXPORT_FAILED);
+	ck_assert_str_eq(code, "parse");
+}
+END_TEST
+
 Suite *ob_suite_export(void)
 {
 	Suite *s = suite_create("export");
@@ -532,6 +987,19 @@ Suite *ob_suite_export(void)
 	tcase_add_test(tc, test_parse_shapes);
 	tcase_add_test(tc, test_parse_truncated);
 	tcase_add_test(tc, test_parse_huge);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("export-loop");
+	tcase_add_checked_fixture(tc, xsetup, xteardown);
+	tcase_add_test(tc, test_poll_errors_keep_running);
+	tcase_add_test(tc, test_poll_failed_ends);
+	tcase_add_test(tc, test_start_exists);
+	tcase_add_test(tc, test_disable_describes_first);
+	tcase_add_test(tc, test_cap);
+	tcase_add_test(tc, test_adopt_all);
+	tcase_add_test(tc, test_reconcile);
+	tcase_add_test(tc, test_error_codes);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -337,6 +337,18 @@ int ob_store_export_counts(struct ob_store *st, long ret_counts[OB_EXPORT_STATE_
 int ob_store_export_next_due(struct ob_store *st, enum ob_export_state state, int64_t *ret_ms,
 			     struct ob_error *err);
 
+/* Jobs in `copied` that have no export row yet, oldest first, at most
+ * limit (0 = all), as rows with job_id and source_arn (the job's copy_arn)
+ * set, task_id "" and the rest zero. 0 and *ret, or -1 + err. */
+int ob_store_exports_unadopted(struct ob_store *st, size_t limit, struct ob_export_list *ret,
+			       struct ob_error *err);
+
+/* Exports that ended failed, or canceled with an error_code other than
+ * ExportDisabled, updated at or after since_ms, oldest first. 0 and *ret,
+ * or -1 + err. */
+int ob_store_exports_ended(struct ob_store *st, int64_t since_ms, struct ob_export_list *ret,
+			   struct ob_error *err);
+
 void ob_export_clear(struct ob_export *e);
 void ob_export_list_clear(struct ob_export_list *l);
 

@@ -298,3 +298,40 @@ class TestExportExpiry(ExportCase):
         self.assertGreaterEqual(deleted[0]["time"], started + self.export_delay,
                                 "the delete came after the export had finished")
         self.assertEqual((self.export_row(snap) or {}).get("state"), "complete")
+
+    def test_permission_error_while_polling_keeps_the_export_and_its_copy(self):
+        """rds:DescribeExportTasks refused while the task runs: the export
+        stays running, its copy is kept past export_copy_retention, and once
+        the permission is back the export is seen to its end."""
+        snap = self.make_snapshot()
+        self.export_config(export_copy_retention="1s")
+        rid = self.emu.inject("rds", "DescribeExportTasks", kind="error", code="AccessDenied",
+                              status=403, message="not authorized to perform rds:DescribeExportTasks",
+                              count=None, account="source", agent="offsite-backup/")
+        self.start_daemon()
+        self.bed.put_events(self.bed.snapshot_event(snap))
+        self.wait_announced([snap])
+        self.wait_until(lambda: (self.export_row(snap) or {}).get("error_code") == "AccessDenied",
+                        30, "a refused DescribeExportTasks")
+        # Past the export delay (the task is COMPLETE in the emulator) and
+        # far past the retention (1 s): still running, the copy kept.
+        self.quiet(self.export_delay + 4)
+        self.assertGreaterEqual(self.fired(rid), 2)
+        row = self.export_row(snap)
+        self.assertEqual((row["state"], row["error_code"]), ("running", "AccessDenied"),
+                         self.diagnostics())
+        self.assertIsNotNone(self.bed.moto_copy(snap),
+                             "the copy was deleted while its export could not be watched")
+        copy_arn = self.copy_arn(snap)
+        self.assertEqual(self.emu.journal("rds", "DeleteDBSnapshot", "source"), [])
+        self.assertNotEqual(self.job_state(snap), "expired")
+        self.assertFalse(any(f"[{MSGID_EXPORT_FAILED}]" in ln
+                             for ln in self.daemon_output().splitlines()), "no export-failed line")
+        # The permission is back: the export completes, then the copy goes.
+        self.emu.clear_faults(rid)
+        self.wait_until(lambda: (self.export_row(snap) or {}).get("state") == "complete", 90,
+                        "the export to be seen COMPLETE once describable again")
+        self.assertEqual(self.task(snap)["Status"], "COMPLETE")
+        self.assertEqual(self.task(snap)["SourceArn"], copy_arn)
+        self.wait_until(lambda: self.job_state(snap) == "expired", 60, "the job to expire")
+        self.assertIsNone(self.bed.moto_copy(snap), "the copy is deleted after the export")
