@@ -12,14 +12,22 @@
  *
  * Everything that reaches a message from AWS or from a queue message is
  * untrusted: the text loses control characters and invalid UTF-8, the JSON
- * is built with jansson, the Subject is printable ASCII. No secret is ever
- * handed to this module.
+ * is built with jansson, the Subject is printable ASCII. No secret key or
+ * token is ever handed to this module; what an AWS error may quote of a
+ * request's signature (Credential=<access key id>/..., Signature=...) is
+ * removed by the same cleaning.
+ *
+ * The daemon loop calls the flush several times per turn, so its limits
+ * are per turn (ob_alerts_begin_turn()): a black-holed SNS costs one
+ * Publish attempt of OB_ALERT_PUBLISH_TIMEOUT_MS per backoff interval, and
+ * a burst at most OB_ALERT_FLUSH_ROWS rows per turn.
  */
 #include "ob/alert.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +37,15 @@
 #define SCHEMA "offsite-backup-alert/1"
 #define TEXT_MAX 4096     /* the human-readable part of one message */
 #define PRUNE_EVERY_MS (3600 * 1000)
+#define MARKS_MAX 16      /* messages out whose "sent" mark is owed */
+
+/* A message SNS took whose row could not be marked sent: not published
+ * again while the store recovers (the mark is tried again instead). */
+struct owed_mark {
+	char *key;
+	bool cleared;     /* the cleared message (else the raise) */
+	int64_t at_ms;    /* the row's raised_at / cleared_at */
+};
 
 struct ob_alerts {
 	struct ob_store *store;
@@ -47,6 +64,10 @@ struct ob_alerts {
 	bool failing;         /* a publish failed and was logged */
 	int64_t next_prune_ms;
 	int64_t after_ms;
+	size_t turn_rows;     /* rows looked at this turn */
+	bool turn_failed;     /* a publish failed this turn: no more tries */
+	struct owed_mark marks[MARKS_MAX];
+	size_t n_marks;
 };
 
 /* ---- text hygiene ------------------------------------------------------- */
@@ -81,12 +102,76 @@ static size_t utf8_seq(const unsigned char *s, size_t left)
 	return n;
 }
 
-/* Copy src into out (size > 0): valid UTF-8 only (else '?'), control
- * characters dropped (keep_lines keeps \n and \t), cut at a character
- * boundary. */
+static bool key_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* The length of the value after "Credential=" / "Signature=": up to a
+ * separator (',', ' ', quote, '&', ';', a control character). */
+static size_t sig_value_len(const char *v)
+{
+	size_t n = 0;
+
+	while (v[n] != '\0' && v[n] != ',' && v[n] != ' ' && v[n] != '"' && v[n] != '\'' &&
+	       v[n] != '&' && v[n] != ';' && (unsigned char)v[n] >= 0x20)
+		n++;
+	return n;
+}
+
+/* src without signing material: the values of Credential= and Signature=
+ * (an IncompleteSignature error quotes the Authorization header) and
+ * access key ids (AKIA/ASIA + 16) become "[removed]". malloc'ed, or NULL. */
+static char *scrub(const char *src)
+{
+	static const char *const names[] = { "Credential=", "Signature=" };
+	size_t len = strlen(src), o = 0, i, k, n;
+	char *out = malloc(2 * len + 32);
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < len;) {
+		for (k = 0; k < 2; k++) {
+			size_t nl = strlen(names[k]);
+
+			if (strncasecmp(src + i, names[k], nl) == 0 &&
+			    (n = sig_value_len(src + i + nl)) > 0) {
+				memcpy(out + o, src + i, nl);
+				o += nl;
+				memcpy(out + o, "[removed]", 9);
+				o += 9;
+				i += nl + n;
+				break;
+			}
+		}
+		if (k < 2)
+			continue;
+		if (len - i >= 20 && (strncmp(src + i, "AKIA", 4) == 0 ||
+				      strncmp(src + i, "ASIA", 4) == 0) &&
+		    (i == 0 || !key_char(src[i - 1])) && !key_char(src[i + 20])) {
+			for (n = 4; n < 20 && key_char(src[i + n]); n++)
+				;
+			if (n == 20) {
+				memcpy(out + o, "[removed]", 9);
+				o += 9;
+				i += 20;
+				continue;
+			}
+		}
+		out[o++] = src[i++];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Copy src into out (size > 0) without signing material (scrub()): valid
+ * UTF-8 only (else '?'), control characters dropped (keep_lines keeps \n
+ * and \t), cut at a character boundary. */
 static void clean(char *out, size_t size, const char *src, bool keep_lines)
 {
-	const unsigned char *s = (const unsigned char *)(src ? src : "");
+	char *scrubbed = scrub(src ? src : "");
+	const unsigned char *s = (const unsigned char *)(scrubbed ? scrubbed
+						 : "(text not available: out of memory)");
 	size_t left = strlen((const char *)s), o = 0, n;
 
 	while (left > 0) {
@@ -113,6 +198,7 @@ static void clean(char *out, size_t size, const char *src, bool keep_lines)
 		left -= n;
 	}
 	out[o] = '\0';
+	free(scrubbed);
 }
 
 void ob_alert_clean_text(char *out, size_t size, const char *text)
@@ -314,6 +400,8 @@ void ob_alerts_free(struct ob_alerts *a)
 	for (i = 0; i < a->n_active; i++)
 		free(a->active[i]);
 	free(a->active);
+	for (i = 0; i < a->n_marks; i++)
+		free(a->marks[i].key);
 	free(a->topic);
 	free(a);
 }
@@ -357,7 +445,7 @@ bool ob_alerts_enabled(const struct ob_alerts *a)
 
 /* ---- raise and clear ------------------------------------------------------- */
 
-void ob_alerts_raise(struct ob_alerts *a, const struct ob_alert *al)
+static bool raise_row(struct ob_alerts *a, const struct ob_alert *al, bool silent)
 {
 	struct ob_alert_row row;
 	struct ob_error err;
@@ -366,9 +454,9 @@ void ob_alerts_raise(struct ob_alerts *a, const struct ob_alert *al)
 	bool changed;
 
 	if (!ob_alerts_enabled(a) || al == NULL || al->key == NULL || al->kind == NULL)
-		return;
+		return false;
 	if (!al->terminal && ob_alerts_active(a, al->key))
-		return;
+		return false;
 	clean(text, sizeof(text), al->text, true);
 	clean(summary, sizeof(summary), al->summary, false);
 	if (al->details != NULL)
@@ -383,15 +471,26 @@ void ob_alerts_raise(struct ob_alerts *a, const struct ob_alert *al)
 	if (ob_store_alert_raise(a->store, &row, now_ms(a), &changed, &err) < 0) {
 		ob_log(OB_LOG_ERR, "alert %s (%s) not recorded: %s", al->key, summary, err.message);
 		free(details);
-		return;
+		return false;
 	}
 	free(details);
 	if (!al->terminal && remember(a, al->key) < 0)
 		ob_log(OB_LOG_WARNING, "alerts: out of memory remembering %s", al->key);
-	if (changed) {
+	if (changed && silent) {
+		/* Recorded for the dedup, never published. Should the mark
+		 * fail, the row is published after all: one message too many
+		 * rather than none. */
+		if (ob_store_alert_raise_sent(a->store, al->key, &err) < 0) {
+			ob_log(OB_LOG_WARNING, "alert %s: cannot record it as not to be sent: %s",
+			       al->key, err.message);
+			a->pending = true;
+		}
+		ob_log(OB_LOG_NOTICE, "alert recorded, not sent: %s: %s", al->key, summary);
+	} else if (changed) {
 		a->pending = true;
 		ob_log(OB_LOG_NOTICE, "alert raised: %s: %s", al->key, summary);
 	}
+	return changed;
 }
 
 void ob_alerts_clear(struct ob_alerts *a, const char *key, const char *text)
@@ -412,6 +511,16 @@ void ob_alerts_clear(struct ob_alerts *a, const char *key, const char *text)
 		a->pending = true;
 		ob_log(OB_LOG_NOTICE, "alert cleared: %s", key);
 	}
+}
+
+bool ob_alerts_raise(struct ob_alerts *a, const struct ob_alert *al)
+{
+	return raise_row(a, al, false);
+}
+
+bool ob_alerts_record_silently(struct ob_alerts *a, const struct ob_alert *al)
+{
+	return raise_row(a, al, true);
 }
 
 /* ---- delivery -------------------------------------------------------------- */
@@ -507,7 +616,10 @@ static int publish(struct ob_alerts *a, const struct ob_alert_row *row, bool cle
 	if (msg == NULL)
 		return ob_error_set(err, OB_ERR_NOMEM, "out of memory");
 	ob_alert_subject(subject, a->role, a->account, row->subject, cleared);
+	/* One short attempt: the loop waits for it (docs/alerts.md). */
+	ob_aws_set_call_limits(a->aws, OB_ALERT_PUBLISH_ATTEMPTS, OB_ALERT_PUBLISH_TIMEOUT_MS);
 	rc = ob_sns_publish_attrs(a->aws, a->topic, msg, subject, attrs, 2, id, sizeof(id), err);
+	ob_aws_set_call_limits(a->aws, 0, 0);
 	free(msg);
 	if (rc == 0)
 		ob_log(OB_LOG_INFO, "alert %s %s: published (message id %s)", row->key,
@@ -531,36 +643,99 @@ static void backoff(struct ob_alerts *a, const struct ob_alert_row *row, const s
 	a->failing = true;
 }
 
+/* Index of the owed mark (key, cleared, at_ms), or n_marks. */
+static size_t mark_find(const struct ob_alerts *a, const char *key, bool cleared, int64_t at_ms)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_marks; i++)
+		if (a->marks[i].cleared == cleared && a->marks[i].at_ms == at_ms &&
+		    strcmp(a->marks[i].key, key) == 0)
+			break;
+	return i;
+}
+
+/* A message went out but its mark failed: remember it (the oldest owed
+ * mark is forgotten when full: that one may go out twice). */
+static void mark_owe(struct ob_alerts *a, const char *key, bool cleared, int64_t at_ms)
+{
+	char *copy;
+
+	if (mark_find(a, key, cleared, at_ms) < a->n_marks || (copy = strdup(key)) == NULL)
+		return;
+	if (a->n_marks == MARKS_MAX) {
+		free(a->marks[0].key);
+		memmove(a->marks, a->marks + 1, (MARKS_MAX - 1) * sizeof(a->marks[0]));
+		a->n_marks--;
+	}
+	a->marks[a->n_marks++] = (struct owed_mark){ copy, cleared, at_ms };
+}
+
+static void mark_paid(struct ob_alerts *a, const char *key, bool cleared, int64_t at_ms)
+{
+	size_t i = mark_find(a, key, cleared, at_ms);
+
+	if (i == a->n_marks)
+		return;
+	free(a->marks[i].key);
+	memmove(a->marks + i, a->marks + i + 1, (a->n_marks - i - 1) * sizeof(a->marks[0]));
+	a->n_marks--;
+}
+
+/* A failed publish: no more tries this turn; a cancelled one (a stop or a
+ * reload) only ends the turn's flushing. */
+static void publish_failed(struct ob_alerts *a, const struct ob_alert_row *row,
+			   const struct ob_error *err)
+{
+	a->turn_failed = true;
+	if (err->kind != OB_ERR_CANCELLED)
+		backoff(a, row, err);
+}
+
 /* Send what row still needs. 0 when done, 1 after a failed publish, -1 on
- * a store failure (logged). */
+ * a store failure (logged). A message whose publish worked but whose mark
+ * failed is not published again: only the mark is tried again. */
 static int deliver(struct ob_alerts *a, const struct ob_alert_row *row)
 {
 	struct ob_error err;
 
 	if (!row->raised_sent) {
-		if (publish(a, row, false, &err) < 0) {
-			if (err.kind == OB_ERR_CANCELLED)
-				return 1;
-			backoff(a, row, &err);
+		if (mark_find(a, row->key, false, row->raised_at) == a->n_marks &&
+		    publish(a, row, false, &err) < 0) {
+			publish_failed(a, row, &err);
 			return 1;
 		}
 		if (ob_store_alert_raise_sent(a->store, row->key, &err) < 0) {
-			ob_log(OB_LOG_ERR, "alert %s: cannot mark it sent: %s", row->key, err.message);
+			ob_log(OB_LOG_ERR, "alert %s: published, but cannot mark it sent (trying the "
+			       "mark again, not the message): %s", row->key, err.message);
+			mark_owe(a, row->key, false, row->raised_at);
 			return -1;
 		}
+		mark_paid(a, row->key, false, row->raised_at);
 	}
 	if (row->cleared_at == 0)
 		return 0;
-	if (publish(a, row, true, &err) < 0) {
-		if (err.kind != OB_ERR_CANCELLED)
-			backoff(a, row, &err);
+	if (mark_find(a, row->key, true, row->cleared_at) == a->n_marks &&
+	    publish(a, row, true, &err) < 0) {
+		publish_failed(a, row, &err);
 		return 1;
 	}
 	if (ob_store_alert_clear_sent(a->store, row->key, row->cleared_at, &err) < 0) {
-		ob_log(OB_LOG_ERR, "alert %s: cannot delete it: %s", row->key, err.message);
+		ob_log(OB_LOG_ERR, "alert %s: published, but cannot delete it (trying that again, "
+		       "not the message): %s", row->key, err.message);
+		mark_owe(a, row->key, true, row->cleared_at);
 		return -1;
 	}
+	mark_paid(a, row->key, true, row->cleared_at);
 	return 0;
+}
+
+void ob_alerts_begin_turn(struct ob_alerts *a)
+{
+	if (a == NULL)
+		return;
+	a->turn_rows = 0;
+	a->turn_failed = false;
 }
 
 void ob_alerts_flush(struct ob_alerts *a)
@@ -568,7 +743,7 @@ void ob_alerts_flush(struct ob_alerts *a)
 	struct ob_alert_list l;
 	struct ob_error err;
 	int64_t now;
-	size_t i;
+	size_t i, limit;
 	int rc = 0;
 
 	if (!ob_alerts_enabled(a))
@@ -580,23 +755,28 @@ void ob_alerts_flush(struct ob_alerts *a)
 			ob_log(OB_LOG_WARNING, "alerts: cannot forget old rejections: %s",
 			       err.message);
 	}
-	if (!a->pending || now < a->retry_at_ms)
+	if (!a->pending || now < a->retry_at_ms || a->turn_failed ||
+	    a->turn_rows >= OB_ALERT_FLUSH_ROWS)
 		return;
-	if (ob_store_alert_pending(a->store, OB_ALERT_FLUSH_ROWS, &l, &err) < 0) {
+	limit = OB_ALERT_FLUSH_ROWS - a->turn_rows;
+	if (ob_store_alert_pending(a->store, limit, &l, &err) < 0) {
 		ob_log(OB_LOG_ERR, "alerts: cannot read the outbox: %s", err.message);
 		a->retry_at_ms = now + OB_ALERT_BACKOFF_MIN_MS;
 		return;
 	}
-	for (i = 0; i < l.n && rc == 0; i++)
+	for (i = 0; i < l.n && rc == 0; i++) {
+		a->turn_rows++;
 		rc = deliver(a, &l.items[i]);
+	}
 	if (rc == 0) {
 		if (a->failing)
 			ob_log(OB_LOG_NOTICE, "alerts: publishing to %s works again", a->topic);
 		a->failing = false;
 		a->backoff_ms = 0;
 		a->retry_at_ms = 0;
-		/* A full batch may have more behind it: look again next turn. */
-		a->pending = l.n == OB_ALERT_FLUSH_ROWS;
+		/* A full batch may have more behind it: look again (next
+		 * turn once this one's rows are used up). */
+		a->pending = l.n == limit;
 	} else if (rc < 0) {
 		a->retry_at_ms = now + OB_ALERT_BACKOFF_MIN_MS;
 	}

@@ -42,6 +42,8 @@ struct ob_aws {
 	struct ob_aws_stats stats;
 	struct ob_aws_action_stats actions[OB_AWS_ACTIONS_MAX];
 	size_t n_actions;
+	unsigned lim_attempts;  /* ob_aws_set_call_limits(); 0 = none */
+	long lim_timeout_ms;
 };
 
 static uint32_t xorshift32(void *ctx)
@@ -498,6 +500,7 @@ static int attempt(struct ob_aws *aws, const struct call *c, const char *url,
 	req.body = c->body;
 	req.body_len = c->body_len;
 	req.allow_plain_http = aws->endpoint_url[0] != '\0';
+	req.timeout_ms = aws->lim_timeout_ms;
 
 	aws->stats.attempts++;
 	if (aws->opt.http.perform(aws->opt.http.ctx, &req, resp, err) < 0)
@@ -513,6 +516,14 @@ static int attempt(struct ob_aws *aws, const struct call *c, const char *url,
 	redact(err, creds.session_token);
 	redact(err, creds.secret_access_key);
 	return -1;
+}
+
+void ob_aws_set_call_limits(struct ob_aws *aws, unsigned max_attempts, long timeout_ms)
+{
+	if (aws == NULL)
+		return;
+	aws->lim_attempts = max_attempts;
+	aws->lim_timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
 }
 
 static void fix_clock(struct ob_aws *aws, const struct ob_http_response *resp)
@@ -597,7 +608,7 @@ static int perform_call(struct ob_aws *aws, const struct call *c,
 		}
 		if (cls != OB_RETRY_TRANSIENT && cls != OB_RETRY_THROTTLED)
 			goto fail;
-		if (tries >= aws->opt.max_attempts) {
+		if (tries >= (aws->lim_attempts > 0 ? aws->lim_attempts : aws->opt.max_attempts)) {
 			if (tries > 1)
 				ob_error_prefix(&e, "after %u attempts", tries);
 			goto fail;

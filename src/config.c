@@ -1182,6 +1182,23 @@ static void check_queue_url_rules(struct parse *p)
 			 p->cfg->region);
 }
 
+/* The alert topic must be in the region the daemon signs for: SNS refuses
+ * a Publish to another region's topic, and every alert would only end in
+ * a warning. */
+static void check_alert_topic_region(struct parse *p)
+{
+	size_t it = key_of(F(alert_topic_arn)), ir = key_of(F(region));
+	const char *arn = str_of(p, F(alert_topic_arn));
+	struct ob_awsid_arn a;
+
+	if (!p->seen[it].valid || !p->seen[ir].valid || arn[0] == '\0' ||
+	    ob_awsid_arn_split(arn, &a) < 0 || span_eq(a.region, a.region_len, p->cfg->region))
+		return;
+	add_diag(p, p->seen[it].line, "alert_topic_arn: the topic is in region %.*s, but "
+		 "[daemon] region is %s: the alert topic must be in the daemon's region",
+		 (int)a.region_len, a.region, p->cfg->region);
+}
+
 static void check_retention(struct parse *p)
 {
 	const struct ob_config *c = p->cfg;
@@ -1243,6 +1260,7 @@ static void apply_all(struct parse *p, unsigned mode)
 			apply_key(p, i, role_known);
 	check_credentials(p);
 	check_queue_url_rules(p);
+	check_alert_topic_region(p);
 	if (role_known && p->cfg->role == OB_ROLE_SOURCE)
 		check_s3_export(p);
 	if (role_known && p->cfg->role == OB_ROLE_TARGET)

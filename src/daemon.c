@@ -118,23 +118,34 @@ static void receive_ok(struct loop *l)
 	ob_alerts_clear(l->opt->alerts, "queue", "The daemon receives from its queue again.");
 }
 
-/* One quota against OB_DAEMON_QUOTA_PERCENT. */
+int ob_daemon_quota_verdict(long long used, long long max)
+{
+	if (max <= 0 || used * 100 < max * OB_DAEMON_QUOTA_CLEAR_PERCENT)
+		return -1;
+	return used * 100 >= max * OB_DAEMON_QUOTA_PERCENT ? 1 : 0;
+}
+
+/* One quota against OB_DAEMON_QUOTA_PERCENT (raise) and
+ * OB_DAEMON_QUOTA_CLEAR_PERCENT (clear): no raise/clear pair per look
+ * while it hovers at the threshold. */
 static void quota_one(struct loop *l, const struct ob_rds_quota *q, const char *what)
 {
 	struct ob_alerts *a = l->opt->alerts;
 	char key[64], text[1536], summary[128];
 	json_t *d;
+	int verdict;
 
 	snprintf(key, sizeof(key), "quota:%s", q->name);
 	if (!q->found)
 		return;
-	if (q->max <= 0 || q->used * 100 < q->max * OB_DAEMON_QUOTA_PERCENT) {
+	verdict = ob_daemon_quota_verdict(q->used, q->max);
+	if (verdict < 0) {
 		snprintf(text, sizeof(text), "The %s quota is below %d %% again: %lld of %lld "
-			 "used.", what, OB_DAEMON_QUOTA_PERCENT, q->used, q->max);
+			 "used.", what, OB_DAEMON_QUOTA_CLEAR_PERCENT, q->used, q->max);
 		ob_alerts_clear(a, key, text);
 		return;
 	}
-	if (ob_alerts_active(a, key))
+	if (verdict == 0 || ob_alerts_active(a, key))
 		return;
 	snprintf(summary, sizeof(summary), "RDS %s quota at %lld of %lld", what, q->used, q->max);
 	snprintf(text, sizeof(text),
@@ -150,6 +161,7 @@ static void quota_one(struct loop *l, const struct ob_rds_quota *q, const char *
 	json_object_set_new(d, "used", json_integer(q->used));
 	json_object_set_new(d, "max", json_integer(q->max));
 	json_object_set_new(d, "threshold_percent", json_integer(OB_DAEMON_QUOTA_PERCENT));
+	json_object_set_new(d, "clear_below_percent", json_integer(OB_DAEMON_QUOTA_CLEAR_PERCENT));
 	ob_alerts_raise(a, &(struct ob_alert){ key, "quota", summary, text, d, false });
 	json_decref(d);
 }
@@ -292,6 +304,9 @@ static int turn(struct loop *l, struct ob_error *fatal)
 		return 1;
 	if (l->opt->report != NULL)
 		l->opt->report(l->opt->report_ctx);
+	/* However often a turn flushes: at most one failed Publish and
+	 * OB_ALERT_FLUSH_ROWS rows per turn. */
+	ob_alerts_begin_turn(l->opt->alerts);
 	ob_alerts_flush(l->opt->alerts);
 	quota_watch(l);
 	if (stopping(l))

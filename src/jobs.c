@@ -169,10 +169,11 @@ static void count_step(struct ob_jobs *j, enum ob_job_state from, const struct o
 	}
 }
 
-/* The alert of a job that just failed (from, after why): one per job
- * until it recovers; the role names what was being copied. */
-static void alert_failed(struct ob_jobs *j, const struct ob_job *job, enum ob_job_state from,
-			 bool exhausted, const char *why)
+/* The alert of a job that failed (from, after why): one per job until it
+ * recovers; the role names what was being copied. The live hook and the
+ * reconcile pass both build it here, so both send the same message. */
+void ob_jobs_alert_failed(struct ob_jobs *j, const struct ob_job *job, enum ob_job_state from,
+			  bool exhausted, const char *why)
 {
 	char key[64], summary[200], text[2048];
 	const char *what = strcmp(job->role, "source") == 0 ? "export copy" : "vault import";
@@ -191,7 +192,7 @@ static void alert_failed(struct ob_jobs *j, const struct ob_job *job, enum ob_jo
 		 "run: offsite-backupctl retry %s",
 		 what, job->db_id, ob_job_state_name(from),
 		 exhausted ? " after its attempts were exhausted" : "", job->id, job->source_arn,
-		 why[0] ? why : "(none recorded)", job->id, job->id);
+		 why != NULL && why[0] ? why : "(none recorded)", job->id, job->id);
 	d = json_object();
 	ob_alert_set(d, "job_id", job->id);
 	ob_alert_set(d, "db", job->db_id);
@@ -219,6 +220,105 @@ static void alert_recovered(struct ob_jobs *j, const struct ob_job *job)
 	snprintf(text, sizeof(text), "job %s (database %.200s) is running again: it reached "
 		 "state %s.", job->id, job->db_id, ob_job_state_name(job->state));
 	ob_alerts_clear(j->alerts, key, text);
+}
+
+/* ---- reconciling the alert outbox with the jobs ------------------------ */
+
+bool ob_jobs_alerts_due(struct ob_jobs *j)
+{
+	bool on = ob_alerts_enabled(j->alerts), due;
+	int64_t now = ob_jobs_now(j);
+
+	due = on && (!j->alerts_were_on || now >= j->alerts_next_ms);
+	j->alerts_were_on = on;
+	if (due)
+		j->alerts_next_ms = now + OB_JOBS_RECONCILE_MS;
+	return due;
+}
+
+struct keys {
+	char **v;
+	size_t n, cap;
+};
+
+static int collect_failed_key(void *ctx, const char *key)
+{
+	struct keys *k = ctx;
+	char *copy;
+
+	if (strncmp(key, "job-failed:", 11) != 0)
+		return 0;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 16;
+		char **grown = realloc(k->v, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return 1;
+		k->v = grown;
+		k->cap = cap;
+	}
+	if ((copy = strdup(key)) == NULL)
+		return 1;
+	k->v[k->n++] = copy;
+	return 0;
+}
+
+void ob_jobs_reconcile_alerts(struct ob_jobs *j)
+{
+	static const enum ob_job_state failed[] = { OB_JOB_FAILED };
+	struct ob_store_query q = { failed, 1, false, 0, 0, false };
+	struct ob_job_list list = { NULL, 0 };
+	struct keys keys = { NULL, 0, 0 };
+	struct ob_error err;
+	struct ob_job job;
+	char text[512];
+	size_t i;
+	int rc;
+
+	if (!ob_alerts_enabled(j->alerts))
+		return;
+	/* Every failed job has its alert (raise is a no-op for one that has). */
+	if (ob_store_jobs_list(j->store, &q, &list, &err) < 0) {
+		ob_log(OB_LOG_WARNING, "alerts: cannot list the failed jobs: %s", err.message);
+	} else {
+		for (i = 0; i < list.n; i++) {
+			const struct ob_job *f = &list.items[i];
+
+			ob_jobs_alert_failed(j, f, f->failed_from,
+					     f->attempts >= j->pol.max_attempts, f->error_message);
+		}
+		ob_job_list_clear(&list);
+	}
+	/* Every job-failed alert has a failed job: collect, then act (the
+	 * walk must not write). */
+	rc = ob_store_alert_each_active(j->store, collect_failed_key, &keys, &err);
+	if (rc < 0)
+		ob_log(OB_LOG_WARNING, "alerts: cannot read the active alerts: %s", err.message);
+	else if (rc > 0)
+		ob_log(OB_LOG_WARNING, "alerts: out of memory reading the active alerts");
+	for (i = 0; rc == 0 && i < keys.n; i++) {
+		const char *id = keys.v[i] + 11;
+
+		memset(&job, 0, sizeof(job));
+		if (ob_store_job_get(j->store, id, &job, &err) == 0) {
+			if (job.state != OB_JOB_FAILED) {
+				snprintf(text, sizeof(text), "job %s (database %.200s) is no longer "
+					 "failed: it is in state %s.", job.id, job.db_id,
+					 ob_job_state_name(job.state));
+				ob_alerts_clear(j->alerts, keys.v[i], text);
+			}
+			ob_job_clear(&job);
+		} else if (err.kind == OB_ERR_NOTFOUND) {
+			snprintf(text, sizeof(text), "job %.40s no longer exists in the state "
+				 "database.", id);
+			ob_alerts_clear(j->alerts, keys.v[i], text);
+		} else {
+			ob_log(OB_LOG_WARNING, "alerts: cannot read job %s: %s", id, err.message);
+		}
+	}
+	for (i = 0; i < keys.n; i++)
+		free(keys.v[i]);
+	free(keys.v);
 }
 
 /* Step job with kind, commit it with chg, log once. cause (may be NULL) is
@@ -268,7 +368,7 @@ int ob_jobs_apply(struct ob_jobs *j, struct ob_job *job, enum ob_fsm_event_kind 
 			     "%s -> failed%s: %s", ob_job_state_name(from),
 			     step.exhausted ? " (attempts exhausted)" : "", why);
 		if (from != OB_JOB_FAILED)
-			alert_failed(j, job, from, step.exhausted, why);
+			ob_jobs_alert_failed(j, job, from, step.exhausted, why);
 	} else if (step.transition) {
 		alert_recovered(j, job);
 		ob_log_job(OB_LOG_INFO, job->id, ob_job_state_name(step.to), job->source_arn,

@@ -527,9 +527,19 @@ int ob_source_run(struct ob_source *s, int64_t *ret_next_ms, struct ob_error *er
 	};
 	static const enum ob_job_state pending[] = { OB_JOB_PENDING };
 	int64_t next, next_pending, next_export;
+	struct ob_error rerr;
 	size_t slots;
 
 	*ret_next_ms = OB_FSM_NEVER;
+	/* The alert outbox agrees with the jobs: at start-up, when a reload
+	 * sets the topic, then every OB_JOBS_RECONCILE_MS. */
+	if (ob_jobs_alerts_due(&s->jobs)) {
+		ob_jobs_reconcile_alerts(&s->jobs);
+		/* Failed exports too; a store failure is the next pass's. */
+		if (ob_export_reconcile(&s->jobs, NULL, &rerr) < 0)
+			ob_log(OB_LOG_WARNING, "alerts: reconciling failed S3 exports: %s",
+			       rerr.message);
+	}
 	if (s->jobs.cfg->sweep_interval_ms > 0 && ob_jobs_now(&s->jobs) >= s->next_sweep_ms) {
 		s->next_sweep_ms = ob_jobs_now(&s->jobs) + s->jobs.cfg->sweep_interval_ms;
 		if (sweep(s, err) < 0)

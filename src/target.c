@@ -34,6 +34,12 @@
 #define TAG_VALUE_MAX 256
 
 #define OB_TAG_SOURCE_SNAPSHOT "offsite-backup:source-snapshot"
+/* What a rejected row keeps of its announcement (in source_tags), so its
+ * alert can be rebuilt from the row (ob_target_reconcile_rejections). */
+#define OB_TAG_REJ_SENDER  "offsite-backup:rejected-sender-account"
+#define OB_TAG_REJ_CLAIMED "offsite-backup:rejected-claimed-snapshot"
+#define REJECT_SENDER_UNKNOWN "unknown"
+#define REJECT_SENDERS 64
 
 /* A database's RPO state: breached or not, so the alert is raised once. */
 struct rpo_entry {
@@ -41,6 +47,16 @@ struct rpo_entry {
 	bool breached;
 	bool seen;      /* has verified copies in the latest retention pass */
 	int64_t newest; /* unix s of its newest verified copy */
+};
+
+/* The rejection alerts of one sender account: at most one per
+ * OB_TARGET_REJECT_ALERT_EVERY_MS; the others are recorded silently and
+ * counted, and the next alert says how many. */
+struct reject_limit {
+	char sender[16];
+	int64_t last_ms;         /* the last alert sent; 0 = none */
+	unsigned suppressed;     /* recorded silently since */
+	int64_t suppressed_since;
 };
 
 struct ob_target {
@@ -54,6 +70,8 @@ struct ob_target {
 	size_t n_rpo;
 	char untagged[64][OB_JOB_ID_SIZE]; /* jobs whose copy lost our tag: warned */
 	unsigned n_untagged;
+	struct reject_limit rlim[REJECT_SENDERS];
+	size_t n_rlim;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -74,48 +92,128 @@ static void format_time(int64_t unix_s, char out[32])
 
 /* ---- rejected announcements --------------------------------------------- */
 
-/* The alert of a rejection: one per claimed snapshot ARN (the message id
- * when it claims none), terminal: a rejection is final, nothing clears
- * it. */
-static void alert_rejected(struct ob_target *t, const struct ob_sqs_message *m,
+/* sender's rate limit entry (the least recently alerted one is reused
+ * when the table is full). */
+static struct reject_limit *limit_of(struct ob_target *t, const char *sender)
+{
+	struct reject_limit *e;
+	size_t i, oldest = 0;
+
+	for (i = 0; i < t->n_rlim; i++) {
+		if (strcmp(t->rlim[i].sender, sender) == 0)
+			return &t->rlim[i];
+		if (t->rlim[i].last_ms < t->rlim[oldest].last_ms)
+			oldest = i;
+	}
+	if (t->n_rlim < REJECT_SENDERS)
+		oldest = t->n_rlim++;
+	e = &t->rlim[oldest];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->sender, sizeof(e->sender), "%s", sender);
+	return e;
+}
+
+/* The alert of a rejection, keyed by the sender account the announcement
+ * names and the snapshot ARN it claims (its SQS message id when it claims
+ * none): a forgery claiming someone else's ARN under another account does
+ * not share the key of a genuine rejection. Terminal: nothing clears it.
+ * At most one is sent per sender account and OB_TARGET_REJECT_ALERT_EVERY_MS;
+ * the others are recorded without a message (so neither a redelivery nor
+ * the reconcile pass sends them later) and counted in the next one. Used
+ * by the live path and the reconcile pass alike. */
+static void alert_rejected(struct ob_target *t, const char *sender, const char *message_id,
 			   const char *claimed_arn, const char *reason, const char *job_id)
 {
-	char key[400], text[2048];
+	char key[400], text[2560], more[400], since[32];
+	struct reject_limit *e;
+	struct ob_alert al;
+	int64_t now = now_ms(t);
+	bool limited;
 	json_t *d;
 
 	if (!ob_alerts_enabled(t->jobs.alerts))
 		return;
-	snprintf(key, sizeof(key), "rejected:%.380s", claimed_arn && claimed_arn[0] ? claimed_arn
-							: m->message_id);
+	if (sender == NULL || sender[0] == '\0')
+		sender = REJECT_SENDER_UNKNOWN;
+	if (claimed_arn != NULL && claimed_arn[0] == '\0')
+		claimed_arn = NULL;
+	if (claimed_arn != NULL)
+		snprintf(key, sizeof(key), "rejected:%.15s/%.370s", sender, claimed_arn);
+	else
+		snprintf(key, sizeof(key), "rejected:%.15s/message:%.360s", sender, message_id);
+	e = limit_of(t, sender);
+	limited = e->last_ms != 0 && now - e->last_ms < OB_TARGET_REJECT_ALERT_EVERY_MS;
+	more[0] = '\0';
+	if (!limited && e->suppressed > 0) {
+		format_time(e->suppressed_since / 1000, since);
+		snprintf(more, sizeof(more), "\n\n%u further rejection(s) of announcements naming "
+			 "sender account %s since %s were not alerted (at most one alert per sender "
+			 "account and hour); the journal has each (offsite-backupctl list --state "
+			 "rejected).", e->suppressed, sender, since);
+	}
 	snprintf(text, sizeof(text),
 		 "The vault rejected an announcement: %.600s\n"
-		 "It claimed snapshot: %.400s\nSQS message id: %.150s\nRecorded as job %s "
-		 "(offsite-backupctl show %s).\n\n"
+		 "It named sender account: %s\nIt claimed snapshot: %.400s\nSQS message id: "
+		 "%.150s\nRecorded as job %s (offsite-backupctl show %s).\n\n"
 		 "Nothing will be imported for it, and this alert does not clear: a rejection is "
 		 "final. If the announcement is genuine, fix its cause on the source side (sender "
 		 "account in allowed_source_accounts, region, snapshot shared with this account) "
 		 "and let the source announce it again; if it is not, someone can publish to the "
-		 "vault's topic: check the topic policy.",
-		 reason, claimed_arn ? claimed_arn : "(none)", m->message_id, job_id, job_id);
+		 "vault's topic: check the topic policy.%s",
+		 reason, sender, claimed_arn ? claimed_arn : "(none)", message_id, job_id, job_id,
+		 more);
 	d = json_object();
-	ob_alert_set(d, "message_id", m->message_id);
+	ob_alert_set(d, "message_id", message_id);
+	ob_alert_set(d, "sender_account", sender);
 	ob_alert_set(d, "claimed_snapshot_arn", claimed_arn);
 	ob_alert_set(d, "reason", reason);
 	ob_alert_set(d, "job_id", job_id);
-	ob_alerts_raise(t->jobs.alerts, &(struct ob_alert){ key, "rejected",
-			"announcement rejected", text, d, true });
+	if (!limited && e->suppressed > 0)
+		json_object_set_new(d, "suppressed_before", json_integer(e->suppressed));
+	al = (struct ob_alert){ key, "rejected", "announcement rejected", text, d, true };
+	if (limited ? ob_alerts_record_silently(t->jobs.alerts, &al)
+		    : ob_alerts_raise(t->jobs.alerts, &al)) {
+		if (limited) {
+			if (e->suppressed++ == 0)
+				e->suppressed_since = now;
+			ob_log(OB_LOG_NOTICE, "rejection alert for sender account %s not sent: one "
+			       "was sent less than an hour ago (%u held back since); job %s",
+			       sender, e->suppressed, job_id);
+		} else {
+			e->last_ms = now;
+			e->suppressed = 0;
+		}
+	}
 	json_decref(d);
+}
+
+/* The provenance a rejected row keeps (source_tags): sender and claim. */
+static char *reject_tags(const char *sender, const char *claimed_arn)
+{
+	json_t *a = json_array();
+	char *out;
+
+	json_array_append_new(a, json_pack("{s:s,s:s}", "Key", OB_TAG_REJ_SENDER, "Value",
+					   sender ? sender : ""));
+	json_array_append_new(a, json_pack("{s:s,s:s}", "Key", OB_TAG_REJ_CLAIMED, "Value",
+					   claimed_arn ? claimed_arn : ""));
+	out = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return out;
 }
 
 /* Keep a refused message as a rejected row keyed by its message id (never
  * by the ARN it claims: a forgery must not block the real announcement),
- * warn with a stable MESSAGE_ID, and let it be deleted. */
-static int reject(struct ob_target *t, const struct ob_sqs_message *m, const char *claimed_arn,
-		  const char *reason, struct ob_error *err)
+ * warn with a stable MESSAGE_ID, and let it be deleted. sender: the
+ * account the announcement names (NULL when it could not be parsed). */
+static int reject(struct ob_target *t, const struct ob_sqs_message *m, const char *sender,
+		  const char *claimed_arn, const char *reason, struct ob_error *err)
 {
 	char key[200], id[OB_JOB_ID_SIZE], detail[64];
 	struct ob_job job;
+	char *tags = reject_tags(sender, claimed_arn);
 	bool created;
+	int rc;
 
 	snprintf(key, sizeof(key), "rejected:%.150s", m->message_id);
 	ob_ident_job_id(key, id);
@@ -132,17 +230,70 @@ static int reject(struct ob_target *t, const struct ob_sqs_message *m, const cha
 	job.origin = "announcement";
 	job.error_code = "Rejected";
 	job.error_message = (char *)reason;
+	job.source_tags = tags ? tags : (char *)"";
 	snprintf(detail, sizeof(detail), "rejected");
-	if (ob_store_job_insert(t->jobs.store, &job, detail, now_ms(t), &created, err) < 0)
+	rc = ob_store_job_insert(t->jobs.store, &job, detail, now_ms(t), &created, err);
+	free(tags);
+	if (rc < 0)
 		return -1;
 	if (created) {
 		t->stats.rejected++;
 		ob_log_alert(OB_LOG_WARNING, OB_MSGID_REJECTED, id, "rejected", claimed_arn,
 			     "announcement %.100s rejected: %s%s%s", m->message_id, reason,
 			     claimed_arn ? "; it claimed " : "", claimed_arn ? claimed_arn : "");
-		alert_rejected(t, m, claimed_arn, reason, id);
+		alert_rejected(t, sender, m->message_id, claimed_arn, reason, id);
 	}
 	return 0;
+}
+
+/* The value of tag key in a rejected row's source_tags, or NULL. */
+static const char *tag_value(json_t *tags, const char *key)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(tags, i, v) {
+		if (json_is_string(json_object_get(v, "Key")) &&
+		    strcmp(json_string_value(json_object_get(v, "Key")), key) == 0)
+			return json_string_value(json_object_get(v, "Value"));
+	}
+	return NULL;
+}
+
+void ob_target_reconcile_rejections(struct ob_target *t)
+{
+	static const enum ob_job_state rejected[] = { OB_JOB_REJECTED };
+	struct ob_store_query q = { rejected, 1, false, 0, 0, false };
+	struct ob_job_list list = { NULL, 0 };
+	struct ob_error err;
+	int64_t now = now_ms(t);
+	size_t i;
+
+	if (!ob_alerts_enabled(t->jobs.alerts))
+		return;
+	if (ob_store_jobs_list(t->jobs.store, &q, &list, &err) < 0) {
+		ob_log(OB_LOG_WARNING, "alerts: cannot list the rejected jobs: %s", err.message);
+		return;
+	}
+	for (i = 0; i < list.n; i++) {
+		const struct ob_job *r = &list.items[i];
+		json_t *tags;
+		const char *sender, *claimed;
+
+		/* Older rows' alerts were pruned on purpose: never again. */
+		if (r->created_ms < now - OB_ALERT_KEEP_TERMINAL_MS ||
+		    strncmp(r->source_arn, "rejected:", 9) != 0)
+			continue;
+		tags = json_loads(r->source_tags, 0, NULL);
+		sender = tag_value(tags, OB_TAG_REJ_SENDER);
+		claimed = tag_value(tags, OB_TAG_REJ_CLAIMED);
+		/* A row without them predates the key: it cannot be matched. */
+		if (sender != NULL && claimed != NULL)
+			alert_rejected(t, sender, r->source_arn + 9, claimed, r->error_message,
+				       r->id);
+		json_decref(tags);
+	}
+	ob_job_list_clear(&list);
 }
 
 /* ---- jobs --------------------------------------------------------------- */
@@ -400,24 +551,24 @@ static int take(struct ob_target *t, const struct ob_sqs_message *m, bool *ret_d
 	}
 	if (ob_announce_parse(m->body, m->body_len, &a, reason, sizeof(reason)) < 0) {
 		*ret_done = true;
-		return reject(t, m, NULL, reason, err);
+		return reject(t, m, NULL, NULL, reason, err);
 	}
 	memset(&snap, 0, sizeof(snap));
 	*ret_done = true;
 	if (!ob_config_account_listed(cfg->allowed_source_accounts, a.source_account)) {
 		snprintf(reason, sizeof(reason), "source account %s is not in "
 			 "allowed_source_accounts", a.source_account);
-		rc = reject(t, m, a.snapshot_arn, reason, err);
+		rc = reject(t, m, a.source_account, a.snapshot_arn, reason, err);
 		goto out;
 	}
 	if (ob_ident_parse_snapshot_arn(a.snapshot_arn, &ref, &e) < 0) {
-		rc = reject(t, m, a.snapshot_arn, e.message, err);
+		rc = reject(t, m, a.source_account, a.snapshot_arn, e.message, err);
 		goto out;
 	}
 	if (strcmp(ref.account, a.source_account) != 0) {
 		snprintf(reason, sizeof(reason), "the snapshot ARN is in account %s, the "
 			 "announcement claims %s", ref.account, a.source_account);
-		rc = reject(t, m, a.snapshot_arn, reason, err);
+		rc = reject(t, m, a.source_account, a.snapshot_arn, reason, err);
 		goto out;
 	}
 	if (strcmp(ref.region, cfg->region) != 0 || strcmp(a.region, cfg->region) != 0 ||
@@ -425,16 +576,17 @@ static int take(struct ob_target *t, const struct ob_sqs_message *m, bool *ret_d
 		snprintf(reason, sizeof(reason), "the snapshot is in %s %s (announced %s); this "
 			 "vault is in %s %s", ref.partition, ref.region, a.region, t->partition,
 			 cfg->region);
-		rc = reject(t, m, a.snapshot_arn, reason, err);
+		rc = reject(t, m, a.source_account, a.snapshot_arn, reason, err);
 		goto out;
 	}
 	if (!ob_ident_is_own_copy_name(ref.name)) {
-		rc = reject(t, m, a.snapshot_arn, "the snapshot is not an offsite-backup export "
-			    "copy (name)", err);
+		rc = reject(t, m, a.source_account, a.snapshot_arn,
+			    "the snapshot is not an offsite-backup export copy (name)", err);
 		goto out;
 	}
 	if (a.snapshot_time > now_ms(t) / 1000 + FUTURE_SKEW) {
-		rc = reject(t, m, a.snapshot_arn, "snapshot_time lies in the future", err);
+		rc = reject(t, m, a.source_account, a.snapshot_arn,
+			    "snapshot_time lies in the future", err);
 		goto out;
 	}
 	memset(&job, 0, sizeof(job));
@@ -471,7 +623,7 @@ static int take(struct ob_target *t, const struct ob_sqs_message *m, bool *ret_d
 		if (m->receive_count >= OB_TARGET_VISIBLE_TRIES) {
 			snprintf(reason, sizeof(reason), "the snapshot is not shared with this "
 				 "account and available (%ld looks)", m->receive_count);
-			rc = reject(t, m, a.snapshot_arn, reason, err);
+			rc = reject(t, m, a.source_account, a.snapshot_arn, reason, err);
 			goto out;
 		}
 		/* Not visible yet: the share may still be on its way. */
@@ -490,13 +642,13 @@ static int take(struct ob_target *t, const struct ob_sqs_message *m, bool *ret_d
 	if (strcmp(snap.db_id, a.db_identifier) != 0) {
 		snprintf(reason, sizeof(reason), "announced db_identifier %.100s, but the snapshot "
 			 "is of %.100s", a.db_identifier, snap.db_id);
-		rc = reject(t, m, a.snapshot_arn, reason, err);
+		rc = reject(t, m, a.source_account, a.snapshot_arn, reason, err);
 		goto out;
 	}
 	if (truth == 0 || a.snapshot_time > truth + OB_CLAIM_SKEW_S) {
 		snprintf(reason, sizeof(reason), "announced snapshot_time is after the time RDS "
 			 "reports for the snapshot");
-		rc = reject(t, m, a.snapshot_arn, reason, err);
+		rc = reject(t, m, a.source_account, a.snapshot_arn, reason, err);
 		goto out;
 	}
 	memset(&o, 0, sizeof(o));
@@ -985,6 +1137,12 @@ int ob_target_run(struct ob_target *t, int64_t *ret_next_ms, struct ob_error *er
 	size_t slots;
 
 	*ret_next_ms = OB_FSM_NEVER;
+	/* The alert outbox agrees with the jobs: at start-up, when a reload
+	 * sets the topic, then every OB_JOBS_RECONCILE_MS. */
+	if (ob_jobs_alerts_due(&t->jobs)) {
+		ob_jobs_reconcile_alerts(&t->jobs);
+		ob_target_reconcile_rejections(t);
+	}
 	if (cfg->sweep_interval_ms > 0 && now_ms(t) >= t->next_sweep_ms) {
 		t->next_sweep_ms = now_ms(t) + cfg->sweep_interval_ms;
 		if (sweep(t, err) < 0)

@@ -20,11 +20,14 @@
 #include "check_ob.h"
 #include "ob/alert.h"
 #include "ob/aws.h"
+#include "ob/config.h"
 #include "ob/creds.h"
+#include "ob/jobs.h"
 #include "ob/private/http_fake.h"
 #include "ob/rds.h"
 #include "ob/sns.h"
 #include "ob/store.h"
+#include "ob/target.h"
 #include "ob/xml.h"
 
 #define REGION "eu-central-1"
@@ -343,6 +346,13 @@ static void raise_key(struct ob_alerts *a, const char *key, bool terminal)
 	json_decref(d);
 }
 
+/* One loop turn's flush (the daemon calls ob_alerts_begin_turn() first). */
+static void flush(struct ob_alerts *a)
+{
+	ob_alerts_begin_turn(a);
+	ob_alerts_flush(a);
+}
+
 /* The form-decoded value of name in request i's body (static buffer). */
 static const char *param(size_t i, const char *name)
 {
@@ -401,7 +411,7 @@ START_TEST(test_raise_once_then_clear)
 	ck_assert(ob_alerts_active(a, "job-failed:j1"));
 	raise_key(a, "job-failed:j1", false);       /* deduplicated */
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 1);
 	ck_assert_str_eq(param(0, "Subject"),
 			 "offsite-backup source 111111111111: copy of orders-prod failed");
@@ -419,10 +429,10 @@ START_TEST(test_raise_once_then_clear)
 	ck_assert_str_eq(json_string_value(json_object_get(d, "raised_at")), "2026-11-22T18:49:52Z");
 	json_decref(d);
 	ck_assert_uint_eq(outbox_rows(), 0);
-	ob_alerts_flush(a);                           /* nothing more to send */
+	flush(a);                           /* nothing more to send */
 	ck_assert_uint_eq(fake.n_records, 1);
 	raise_key(a, "job-failed:j1", false);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 1);
 
 	t_wall += 60000;
@@ -431,7 +441,7 @@ START_TEST(test_raise_once_then_clear)
 	ob_alerts_clear(a, "job-failed:j1", "again");  /* not raised: nothing */
 	ob_alerts_clear(a, "never-raised", "x");
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 2);
 	ck_assert_str_eq(param(1, "MessageAttributes.entry.2.Value.StringValue"), "cleared");
 	ck_assert_str_eq(param(1, "Subject"),
@@ -445,7 +455,7 @@ START_TEST(test_raise_once_then_clear)
 	/* the row is gone: the same condition again is a new alert */
 	raise_key(a, "job-failed:j1", false);
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 3);
 	ob_alerts_free(a);
 }
@@ -459,7 +469,7 @@ START_TEST(test_raise_and_clear_before_delivery_sends_both)
 	ob_alerts_clear(a, "queue", "receiving again");
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 2);
 	ck_assert_str_eq(param(0, "MessageAttributes.entry.2.Value.StringValue"), "raised");
 	ck_assert_str_eq(param(1, "MessageAttributes.entry.2.Value.StringValue"), "cleared");
@@ -475,24 +485,24 @@ START_TEST(test_failed_publish_is_kept_with_backoff)
 
 	raise_key(a, "credentials", false);
 	ob_http_fake_push(&fake, 403, REFUSED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 1);
 	/* no spin: the next turns inside the backoff do not call SNS */
 	for (i = 0; i < 50; i++)
-		ob_alerts_flush(a);
+		flush(a);
 	ck_assert_uint_eq(fake.n_records, 1);
 	ck_assert_uint_eq(outbox_rows(), 1);
 	t_wall += OB_ALERT_BACKOFF_MIN_MS;
 	ob_http_fake_push(&fake, 403, REFUSED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 2);
 	/* the wait doubles */
 	t_wall += OB_ALERT_BACKOFF_MIN_MS;
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 2);
 	t_wall += OB_ALERT_BACKOFF_MIN_MS;
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 3);
 	ck_assert_str_eq(param(2, "MessageAttributes.entry.1.Value.StringValue"), "job-failed");
 	ck_assert_uint_eq(outbox_rows(), 0);
@@ -500,7 +510,7 @@ START_TEST(test_failed_publish_is_kept_with_backoff)
 	raise_key(a, "x", false);
 	for (i = 0; i < 12; i++) {
 		ob_http_fake_push(&fake, 403, REFUSED, NULL);
-		ob_alerts_flush(a);
+		flush(a);
 		t_wall += OB_ALERT_BACKOFF_MAX_MS;
 	}
 	ck_assert_uint_eq(fake.n_records, 3 + 12);
@@ -516,7 +526,7 @@ START_TEST(test_restart_neither_repeats_nor_forgets)
 	raise_key(a, "queue", false);
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 2);
 	ob_alerts_clear(a, "queue", "receiving again"); /* cleared, not yet sent */
 	ob_alerts_free(a);
@@ -526,15 +536,15 @@ START_TEST(test_restart_neither_repeats_nor_forgets)
 	ck_assert(!ob_alerts_active(a, "queue"));
 	raise_key(a, "rpo:111111111111/orders-prod", false); /* still on: no new message */
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
-	ob_alerts_flush(a);                                   /* the owed cleared message */
+	flush(a);                                   /* the owed cleared message */
 	ck_assert_uint_eq(fake.n_records, 3);
 	ck_assert_str_eq(param(2, "MessageAttributes.entry.2.Value.StringValue"), "cleared");
 	ck_assert_ptr_nonnull(strstr(param(2, "Message"), "Condition queue "));
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 3);
 	ob_alerts_clear(a, "rpo:111111111111/orders-prod", "restored");
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 4);
 	ck_assert_uint_eq(outbox_rows(), 0);
 	ob_alerts_free(a);
@@ -547,11 +557,11 @@ START_TEST(test_flapping_before_the_clear_is_sent_is_one_condition)
 
 	raise_key(a, "queue", false);
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ob_alerts_clear(a, "queue", "ok");
 	raise_key(a, "queue", false);                  /* back before the clear went out */
 	ck_assert(ob_alerts_active(a, "queue"));
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 1);          /* nothing owed */
 	ck_assert_uint_eq(outbox_rows(), 0);
 	ob_alerts_free(a);
@@ -566,24 +576,24 @@ START_TEST(test_terminal_alert_sent_once)
 	raise_key(a, "rejected:arn:aws:rds:eu-central-1:1:snapshot:x", true);
 	ck_assert(!ob_alerts_active(a, "rejected:arn:aws:rds:eu-central-1:1:snapshot:x"));
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 1);
 	ck_assert_ptr_nonnull(strstr(param(0, "Message"), "does not clear"));
 	ob_alerts_clear(a, "rejected:arn:aws:rds:eu-central-1:1:snapshot:x", "no");
 	raise_key(a, "rejected:arn:aws:rds:eu-central-1:1:snapshot:x", true);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 1);
 	ob_alerts_free(a);
 	/* after a restart too, and until it is pruned (30 days) */
 	a = alerts_new(TOPIC);
 	raise_key(a, "rejected:arn:aws:rds:eu-central-1:1:snapshot:x", true);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 1);
 	t_wall += OB_ALERT_KEEP_TERMINAL_MS + 3600 * 1000;
-	ob_alerts_flush(a);                            /* prunes */
+	flush(a);                            /* prunes */
 	raise_key(a, "rejected:arn:aws:rds:eu-central-1:1:snapshot:x", true);
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 2);
 	ob_alerts_free(a);
 }
@@ -596,7 +606,7 @@ START_TEST(test_without_topic_nothing_happens)
 	ck_assert(!ob_alerts_enabled(a));
 	ck_assert(!ob_alerts_enabled(NULL));
 	raise_key(a, "queue", false);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 0);
 	ck_assert_uint_eq(outbox_rows(), 0);
 	/* NULL is a no-op everywhere */
@@ -609,7 +619,7 @@ START_TEST(test_without_topic_nothing_happens)
 	ob_alerts_set_topic(a, TOPIC);
 	raise_key(a, "queue", false);
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 1);
 	ck_assert_str_eq(param(0, "TopicArn"), TOPIC);
 	ob_alerts_free(a);
@@ -630,7 +640,7 @@ START_TEST(test_hostile_values_in_the_message)
 			"text\x1b[2J with \x07 bells", d, true });
 	json_decref(d);
 	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
-	ob_alerts_flush(a);
+	flush(a);
 	ck_assert_uint_eq(fake.n_records, 1);
 	ck_assert_uint_le(strlen(param(0, "Subject")), OB_ALERT_SUBJECT_MAX);
 	ck_assert_ptr_null(strchr(param(0, "Subject"), '\n'));
@@ -643,6 +653,403 @@ START_TEST(test_hostile_values_in_the_message)
 	ck_assert_str_eq(json_string_value(json_object_get(doc, "key")), "rejected:x?");
 	json_decref(doc);
 	ob_alerts_free(a);
+}
+END_TEST
+
+/* ---- review fixes: per-turn limits, short publishes, owed marks --------------- */
+
+#define THROTTLED "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalError</Code>" \
+		  "<Message>down</Message></Error><RequestId>r-2</RequestId></ErrorResponse>"
+
+static long seen_timeouts[OB_FAKE_MAX];
+static size_t n_seen_timeouts;
+static struct ob_http_ops inner_ops;
+
+static int timing_perform(void *ctx, const struct ob_http_request *req,
+			  struct ob_http_response *resp, struct ob_error *err)
+{
+	if (n_seen_timeouts < OB_FAKE_MAX)
+		seen_timeouts[n_seen_timeouts++] = req->timeout_ms;
+	return inner_ops.perform(ctx, req, resp, err);
+}
+
+START_TEST(test_publish_is_one_short_attempt)
+{
+	struct ob_aws_options o;
+	struct ob_error err;
+	struct ob_aws *aws3;
+	struct ob_alerts *a;
+	struct ob_alerts_options ao;
+
+	/* A client that retries (3 attempts, as the daemon's) ... */
+	inner_ops = ob_http_fake_ops(&fake);
+	memset(&o, 0, sizeof(o));
+	o.region = REGION;
+	o.http = inner_ops;
+	o.http.perform = timing_perform;
+	o.clock = &tclock;
+	o.creds = creds;
+	o.max_attempts = 3;
+	n_seen_timeouts = 0;
+	aws3 = ob_aws_new(&o, &err);
+	ck_assert_msg(aws3 != NULL, "%s", err.message);
+	ao = (struct ob_alerts_options){ store, aws3, &tclock, TOPIC, "source", "111111111111",
+					 REGION, 0 };
+	a = ob_alerts_new(&ao, &err);
+	ck_assert_ptr_nonnull(a);
+	raise_key(a, "queue", false);
+	ob_http_fake_push(&fake, 500, THROTTLED, NULL);
+	ob_http_fake_push(&fake, 500, THROTTLED, NULL);
+	ob_http_fake_push(&fake, 500, THROTTLED, NULL);
+	flush(a);
+	/* ... makes one attempt of OB_ALERT_PUBLISH_TIMEOUT_MS for an alert */
+	ck_assert_uint_eq(fake.n_records, 1);
+	ck_assert_uint_eq(n_seen_timeouts, 1);
+	ck_assert_int_eq(seen_timeouts[0], OB_ALERT_PUBLISH_TIMEOUT_MS);
+	ck_assert_int_le(OB_ALERT_PUBLISH_TIMEOUT_MS, 10000);
+	/* and the limits do not stick to the client's other calls */
+	ck_assert_int_eq(ob_sns_publish(aws3, TOPIC, "m", NULL, NULL, 0, &err), -1);
+	ck_assert_uint_eq(fake.n_records, 4);        /* 3 attempts */
+	ck_assert_int_eq(seen_timeouts[1], 0);
+	ob_alerts_free(a);
+	ob_aws_free(aws3);
+}
+END_TEST
+
+START_TEST(test_backoff_starts_at_30_s)
+{
+	ck_assert_int_ge(OB_ALERT_BACKOFF_MIN_MS, 30000);
+	ck_assert_int_eq(OB_ALERT_BACKOFF_MAX_MS, 300000);
+}
+END_TEST
+
+START_TEST(test_one_failed_publish_per_turn)
+{
+	struct ob_alerts *a = alerts_new(TOPIC);
+
+	raise_key(a, "queue", false);
+	raise_key(a, "credentials", false);
+	ob_alerts_begin_turn(a);
+	ob_http_fake_push(&fake, 403, REFUSED, NULL);
+	ob_alerts_flush(a);
+	ck_assert_uint_eq(fake.n_records, 1);
+	/* the same turn goes on for longer than the backoff: no second try */
+	t_wall += OB_ALERT_BACKOFF_MAX_MS;
+	ob_alerts_flush(a);
+	ob_alerts_flush(a);
+	ob_alerts_flush(a);
+	ck_assert_uint_eq(fake.n_records, 1);
+	/* the next turn tries again */
+	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
+	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 3);
+	ob_alerts_free(a);
+}
+END_TEST
+
+START_TEST(test_at_most_ten_rows_per_turn)
+{
+	struct ob_alerts *a = alerts_new(TOPIC);
+	char key[32];
+	int i;
+
+	for (i = 0; i < 25; i++) {
+		snprintf(key, sizeof(key), "job-failed:j%d", i);
+		raise_key(a, key, false);
+	}
+	for (i = 0; i < 25; i++)
+		ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
+	ob_alerts_begin_turn(a);
+	for (i = 0; i < 4; i++)        /* the daemon flushes up to 4 times a turn */
+		ob_alerts_flush(a);
+	ck_assert_uint_eq(fake.n_records, OB_ALERT_FLUSH_ROWS);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 2 * OB_ALERT_FLUSH_ROWS);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 25);
+	ck_assert_uint_eq(outbox_rows(), 0);
+	ob_alerts_free(a);
+}
+END_TEST
+
+static void exec_sql(const char *sql)
+{
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s",
+		      sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+START_TEST(test_failed_mark_does_not_republish)
+{
+	struct ob_alerts *a = alerts_new(TOPIC);
+
+	raise_key(a, "queue", false);
+	/* SNS takes the message, then the store refuses to mark it sent */
+	exec_sql("CREATE TRIGGER no_mark BEFORE UPDATE ON alerts "
+		 "BEGIN SELECT RAISE(ABORT, 'no writes'); END");
+	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 1);
+	t_wall += OB_ALERT_BACKOFF_MAX_MS;
+	flush(a);
+	t_wall += OB_ALERT_BACKOFF_MAX_MS;
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 1);    /* the mark is retried, not the message */
+	exec_sql("DROP TRIGGER no_mark");
+	t_wall += OB_ALERT_BACKOFF_MAX_MS;
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 1);
+	ck_assert_uint_eq(outbox_rows(), 0);
+	/* the same for the cleared message (its row is deleted once out) */
+	ob_alerts_clear(a, "queue", "ok");
+	exec_sql("CREATE TRIGGER no_delete BEFORE DELETE ON alerts "
+		 "BEGIN SELECT RAISE(ABORT, 'no writes'); END");
+	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 2);
+	t_wall += OB_ALERT_BACKOFF_MAX_MS;
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 2);
+	exec_sql("DROP TRIGGER no_delete");
+	t_wall += OB_ALERT_BACKOFF_MAX_MS;
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 2);
+	ck_assert_uint_eq(outbox_rows(), 0);
+	ob_alerts_free(a);
+}
+END_TEST
+
+START_TEST(test_signing_material_is_removed)
+{
+	char out[512];
+	struct ob_alerts *a;
+	json_t *d;
+	const char *msg;
+
+	ob_alert_clean_text(out, sizeof(out),
+			    "AWS error 400 IncompleteSignature: 'Credential=AKIAIOSFODNN7EXAMPLE/"
+			    "20261122/eu-central-1/sns/aws4_request, SignedHeaders=host;x-amz-date, "
+			    "Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024'");
+	ck_assert_str_eq(out, "AWS error 400 IncompleteSignature: 'Credential=[removed], "
+			 "SignedHeaders=host;x-amz-date, Signature=[removed]'");
+	ob_alert_clean_text(out, sizeof(out), "key ASIAIOSFODNN7EXAMPLE refused; AKIA alone stays; "
+			    "AKIAIOSFODNN7EXAMPLE1 too");
+	ck_assert_str_eq(out, "key [removed] refused; AKIA alone stays; AKIAIOSFODNN7EXAMPLE1 too");
+	ob_alert_clean_text(out, sizeof(out), "Credential= nothing");
+	ck_assert_str_eq(out, "Credential= nothing");
+	/* in the fields and in the published message */
+	a = alerts_new(TOPIC);
+	d = json_object();
+	ob_alert_set(d, "error_message", "credential=AKIAIOSFODNN7EXAMPLE/x");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "error_message")),
+			 "credential=[removed]");
+	ob_alerts_raise(a, &(struct ob_alert){ "credentials", "credentials", "refused",
+			"Error: Signature=abcdef012345 AKIAIOSFODNN7EXAMPLE", d, false });
+	json_decref(d);
+	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
+	flush(a);
+	msg = param(0, "Message");
+	ck_assert_ptr_null(strstr(msg, "AKIAIOSFODNN7EXAMPLE"));
+	ck_assert_ptr_null(strstr(msg, "abcdef012345"));
+	ob_alerts_free(a);
+}
+END_TEST
+
+START_TEST(test_silent_record_dedups_without_a_message)
+{
+	struct ob_alerts *a = alerts_new(TOPIC);
+	struct ob_alert al = { "rejected:111111111111/m1", "rejected", "rejected", "t", NULL,
+			       true };
+
+	ck_assert(ob_alerts_record_silently(a, &al));
+	ck_assert(!ob_alerts_raise(a, &al));           /* recorded: deduplicated */
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 0);
+	ck_assert_uint_eq(outbox_rows(), 0);
+	ob_alerts_free(a);
+}
+END_TEST
+
+/* ---- the reconcile pass ------------------------------------------------------ */
+
+#define VAULT_CONF "[daemon]\nrole = target\nregion = eu-central-1\n" \
+	"queue_url = https://sqs.eu-central-1.amazonaws.com/222222222222/offsite-backup-inbox\n" \
+	"state_db = /tmp/unused.db\nmax_attempts = 3\n" \
+	"[target]\nallowed_source_accounts = 111111111111\n" \
+	"import_kms_key = arn:aws:kms:eu-central-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab\n"
+
+static struct ob_config *vault_config(void)
+{
+	struct ob_config *cfg = NULL;
+	struct ob_buf diag = OB_BUF_INIT;
+	struct ob_error err;
+
+	ck_assert_msg(ob_config_parse("vault.conf", VAULT_CONF, strlen(VAULT_CONF), 0600, &cfg,
+				      &diag, &err) == 0, "%s %s", err.message,
+		      diag.data ? diag.data : "");
+	ob_buf_clear(&diag);
+	return cfg;
+}
+
+static void insert_job(const char *id, const char *arn, enum ob_job_state state,
+		       unsigned attempts, const char *error, const char *tags, int64_t at_ms)
+{
+	struct ob_job job;
+	struct ob_error err;
+	bool created;
+
+	memset(&job, 0, sizeof(job));
+	job.id = (char *)id;
+	job.role = "target";
+	job.kind = OB_SNAP_INSTANCE;
+	job.source_arn = (char *)arn;
+	job.db_id = "orders-prod";
+	job.copy_id = "ob-orders-1";
+	job.state = state;
+	job.failed_from = state == OB_JOB_FAILED ? OB_JOB_IMPORTING : state;
+	job.attempts = attempts;
+	job.next_at_ms = OB_FSM_NEVER;
+	job.origin = "announcement";
+	job.error_code = "KMSKeyNotAccessibleFault";
+	job.error_message = (char *)error;
+	job.source_tags = (char *)(tags ? tags : "");
+	ck_assert_int_eq(ob_store_job_insert(store, &job, "new", at_ms, &created, &err), 0);
+	ck_assert(created);
+}
+
+START_TEST(test_reconcile_raises_and_clears_job_failed)
+{
+	struct ob_config *cfg = vault_config();
+	struct ob_alerts *a = alerts_new(TOPIC);
+	struct ob_jobs j;
+	json_t *d;
+
+	/* a job committed to failed whose alert row was lost */
+	insert_job("j00000000000000a1", "arn:aws:rds:eu-central-1:111111111111:snapshot:ob-a",
+		   OB_JOB_FAILED, 3, "AWS error 400 KMSKeyNotAccessibleFault: disabled", NULL,
+		   T0_MS);
+	/* a job that recovered while alerts were off, and one that is gone */
+	insert_job("j00000000000000b2", "arn:aws:rds:eu-central-1:111111111111:snapshot:ob-b",
+		   OB_JOB_IMPORTING, 0, "", NULL, T0_MS);
+	raise_key(a, "job-failed:j00000000000000b2", false);
+	raise_key(a, "job-failed:j00000000000000c3", false);
+	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
+	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 2);
+
+	ob_jobs_init(&j, cfg, NULL, store, &tclock, NULL, 0);
+	j.alerts = a;
+	ck_assert(ob_jobs_alerts_due(&j));            /* start-up */
+	ck_assert(!ob_jobs_alerts_due(&j));
+	ob_jobs_reconcile_alerts(&j);
+	ck_assert(ob_alerts_active(a, "job-failed:j00000000000000a1"));
+	ck_assert(!ob_alerts_active(a, "job-failed:j00000000000000b2"));
+	ck_assert(!ob_alerts_active(a, "job-failed:j00000000000000c3"));
+	for (int i = 0; i < 3; i++)
+		ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 5);
+	d = details_of(2);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "key")),
+			 "job-failed:j00000000000000a1");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "failed_in")), "importing");
+	ck_assert(json_is_true(json_object_get(d, "attempts_exhausted")));
+	ck_assert_str_eq(json_string_value(json_object_get(d, "error_message")),
+			 "AWS error 400 KMSKeyNotAccessibleFault: disabled");
+	json_decref(d);
+	ck_assert_ptr_nonnull(strstr(param(2, "Message"), "offsite-backupctl retry j00000000000000a1"));
+	ck_assert_str_eq(param(3, "MessageAttributes.entry.2.Value.StringValue"), "cleared");
+	ck_assert_str_eq(param(4, "MessageAttributes.entry.2.Value.StringValue"), "cleared");
+	/* idempotent: the next pass sends nothing */
+	t_wall += OB_JOBS_RECONCILE_MS;
+	ck_assert(ob_jobs_alerts_due(&j));
+	ob_jobs_reconcile_alerts(&j);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 5);
+	/* alerts off, then a reload sets the topic: a pass at once */
+	ob_alerts_set_topic(a, "");
+	ck_assert(!ob_jobs_alerts_due(&j));
+	ob_alerts_set_topic(a, TOPIC);
+	ck_assert(ob_jobs_alerts_due(&j));
+	ob_alerts_free(a);
+	ob_config_free(cfg);
+}
+END_TEST
+
+#define REJ_TAGS(sender, arn) "[{\"Key\":\"offsite-backup:rejected-sender-account\",\"Value\":\"" \
+	sender "\"},{\"Key\":\"offsite-backup:rejected-claimed-snapshot\",\"Value\":\"" arn "\"}]"
+
+START_TEST(test_reconcile_rejections_key_and_rate_limit)
+{
+	struct ob_config *cfg = vault_config();
+	struct ob_alerts *a = alerts_new(TOPIC);
+	struct ob_client client = { 0 };
+	struct ob_target_options to = { 0 };
+	struct ob_target *t;
+	struct ob_error err;
+	json_t *d;
+
+	client.aws = aws;
+	to = (struct ob_target_options){ cfg, &client, store, &tclock, "222222222222", NULL, NULL,
+					 a };
+	t = ob_target_new(&to, &err);
+	ck_assert_msg(t != NULL, "%s", err.message);
+	/* 31 days old: its alert was pruned on purpose, never again */
+	insert_job("j00000000000000d1", "rejected:m-old", OB_JOB_REJECTED, 0, "old reason",
+		   REJ_TAGS("111111111111", "arn:aws:rds:eu-central-1:111111111111:snapshot:ob-x"),
+		   T0_MS - OB_ALERT_KEEP_TERMINAL_MS - 24LL * 3600 * 1000);
+	/* two recent ones from one sender, one from another: lost alert rows */
+	insert_job("j00000000000000d2", "rejected:m-2", OB_JOB_REJECTED, 0, "not allowed",
+		   REJ_TAGS("333333333333", "arn:aws:rds:eu-central-1:111111111111:snapshot:ob-x"),
+		   T0_MS - 1000);
+	insert_job("j00000000000000d3", "rejected:m-3", OB_JOB_REJECTED, 0, "not allowed",
+		   REJ_TAGS("333333333333", "arn:aws:rds:eu-central-1:333333333333:snapshot:ob-y"),
+		   T0_MS - 500);
+	insert_job("j00000000000000d4", "rejected:m-4", OB_JOB_REJECTED, 0, "bad schema",
+		   REJ_TAGS("", ""), T0_MS - 100);
+	/* a row from before the key existed cannot be matched: left alone */
+	insert_job("j00000000000000d5", "rejected:m-5", OB_JOB_REJECTED, 0, "legacy", NULL,
+		   T0_MS - 100);
+	ob_target_reconcile_rejections(t);
+	for (int i = 0; i < 4; i++)
+		ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
+	flush(a);
+	/* d2 (sender 333333333333) and d4 (sender unknown); d3 held back */
+	ck_assert_uint_eq(fake.n_records, 2);
+	d = details_of(0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "key")),
+			 "rejected:333333333333/arn:aws:rds:eu-central-1:111111111111:snapshot:ob-x");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "sender_account")), "333333333333");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "reason")), "not allowed");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "message_id")), "m-2");
+	json_decref(d);
+	d = details_of(1);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "key")), "rejected:unknown/message:m-4");
+	json_decref(d);
+	/* again: nothing (recorded, held back ones included) */
+	ob_target_reconcile_rejections(t);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 2);
+	/* an hour later, the next one from that sender says how many were held back */
+	t_wall += OB_TARGET_REJECT_ALERT_EVERY_MS;
+	insert_job("j00000000000000d6", "rejected:m-6", OB_JOB_REJECTED, 0, "not allowed",
+		   REJ_TAGS("333333333333", "arn:aws:rds:eu-central-1:333333333333:snapshot:ob-z"),
+		   t_wall);
+	ob_target_reconcile_rejections(t);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 3);
+	d = details_of(2);
+	ck_assert_int_eq(json_integer_value(json_object_get(d, "suppressed_before")), 1);
+	json_decref(d);
+	ck_assert_ptr_nonnull(strstr(param(2, "Message"), "1 further rejection(s)"));
+	ob_target_free(t);
+	ob_alerts_free(a);
+	ob_config_free(cfg);
 }
 END_TEST
 
@@ -762,6 +1169,15 @@ Suite *ob_suite_alert(void)
 	tcase_add_test(outbox, test_flapping_before_the_clear_is_sent_is_one_condition);
 	tcase_add_test(outbox, test_terminal_alert_sent_once);
 	tcase_add_test(outbox, test_without_topic_nothing_happens);
+	tcase_add_test(outbox, test_publish_is_one_short_attempt);
+	tcase_add_test(outbox, test_backoff_starts_at_30_s);
+	tcase_add_test(outbox, test_one_failed_publish_per_turn);
+	tcase_add_test(outbox, test_at_most_ten_rows_per_turn);
+	tcase_add_test(outbox, test_failed_mark_does_not_republish);
+	tcase_add_test(outbox, test_signing_material_is_removed);
+	tcase_add_test(outbox, test_silent_record_dedups_without_a_message);
+	tcase_add_test(outbox, test_reconcile_raises_and_clears_job_failed);
+	tcase_add_test(outbox, test_reconcile_rejections_key_and_rate_limit);
 	tcase_add_test(outbox, test_hostile_values_in_the_message);
 	tcase_add_test(outbox, test_publish_attrs_checks);
 	tcase_add_test(outbox, test_v1_database_migrates_and_keeps_its_jobs);

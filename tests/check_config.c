@@ -503,6 +503,8 @@ static const struct {
 	  O(export_kms_key), "arn:aws:kms:eu-central-1:111111111111:alias/ob/export", 0 },
 	{ SRC, { { "notify_topic_arn", "arn:aws:sns:eu-west-1:222222222222:inbox.fifo" } }, NULL, FS,
 	  O(notify_topic_arn), "arn:aws:sns:eu-west-1:222222222222:inbox.fifo", 0 },
+	{ SRC, { { NULL } }, "[daemon]\nalert_topic_arn = arn:aws:sns:eu-central-1:111111111111:alerts\n",
+	  FS, O(alert_topic_arn), "arn:aws:sns:eu-central-1:111111111111:alerts", 0 },
 	{ SRC, { { "require_tag", "aws:backup:source-resource=db-1" } }, NULL, FS, O(require_tag),
 	  "aws:backup:source-resource=db-1", 0 },
 	{ SRC, { { "require_tag", "offsite=" } }, NULL, FS, O(require_tag), "offsite=", 0 },
@@ -610,6 +612,10 @@ static const struct {
 	  ERR(3, "region: expected an AWS region such as eu-central-1, got \"EU-CENTRAL-1\"") },
 	{ SRC, { { "region", "" } }, NULL, ERR(3, "region is required in [daemon]") },
 	{ SRC, { { "region", "eu-west-1" } }, NULL, ERR(4, "queue_url: the queue is not in region eu-west-1") },
+	/* the alert topic must be in the daemon's region */
+	{ SRC, { { NULL } }, "[daemon]\nalert_topic_arn = arn:aws:sns:eu-west-1:111111111111:alerts\n",
+	  ERR(26, "alert_topic_arn: the topic is in region eu-west-1, but [daemon] region is "
+	      "eu-central-1: the alert topic must be in the daemon's region") },
 	{ SRC, { { "queue_url", "https://sqs.us-east-1.amazonaws.com.cn/111111111111/q" } }, NULL,
 	  ERR(4, "queue_url: the queue is not in region eu-central-1") },
 	{ SRC, { { "queue_url", "https://sqs.us-east-1.amazonaws.com:443/111111111111/q" } }, NULL,

@@ -72,12 +72,29 @@ START_TEST(test_corrupt_store_ends_the_loop)
 }
 END_TEST
 
+/* The quota alert raises at 90 % and clears only below 85 %: hovering at
+ * the threshold (89 <-> 90 of 100) sends no raise/clear pair per look. */
+START_TEST(test_quota_hysteresis)
+{
+	ck_assert_int_eq(ob_daemon_quota_verdict(90, 100), 1);
+	ck_assert_int_eq(ob_daemon_quota_verdict(100, 100), 1);
+	ck_assert_int_eq(ob_daemon_quota_verdict(89, 100), 0);  /* in between: as it is */
+	ck_assert_int_eq(ob_daemon_quota_verdict(85, 100), 0);
+	ck_assert_int_eq(ob_daemon_quota_verdict(84, 100), -1);
+	ck_assert_int_eq(ob_daemon_quota_verdict(0, 100), -1);
+	ck_assert_int_eq(ob_daemon_quota_verdict(5, 0), -1);    /* no quota known */
+	ck_assert_int_eq(ob_daemon_quota_verdict(899, 1000), 0);
+	ck_assert_int_eq(ob_daemon_quota_verdict(849, 1000), -1);
+}
+END_TEST
+
 Suite *ob_suite_daemon(void)
 {
 	Suite *s = suite_create("daemon");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_corrupt_store_ends_the_loop);
+	tcase_add_test(tc, test_quota_hysteresis);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,9 +9,10 @@
  * and ob_alerts_flush(), called every loop turn, publishes what is unsent,
  * so a restart neither repeats an alert nor forgets its cleared message. A
  * failed publish is kept and retried with backoff; nothing here ever fails
- * the caller's work, so raise and clear return nothing (a store failure is
- * logged). Without a topic every call is a no-op: the journal lines the
- * callers write are then the only alert.
+ * the caller's work (a store failure is logged). Without a topic every call
+ * is a no-op: the journal lines the callers write are then the only alert.
+ * A row lost that way, or between a job's commit and its raise, is made up
+ * for by the roles' reconcile pass (ob_jobs_reconcile_alerts()).
  */
 #ifndef OB_ALERT_H
 #define OB_ALERT_H
@@ -27,9 +28,11 @@
 #include "ob/store.h"
 
 #define OB_ALERT_SUBJECT_MAX 99       /* SNS: "less than 100 characters" */
-#define OB_ALERT_FLUSH_ROWS 10        /* rows looked at per flush */
-#define OB_ALERT_BACKOFF_MIN_MS 5000  /* after a failed publish */
+#define OB_ALERT_FLUSH_ROWS 10        /* rows looked at per loop turn */
+#define OB_ALERT_BACKOFF_MIN_MS 30000 /* after a failed publish, doubling */
 #define OB_ALERT_BACKOFF_MAX_MS 300000
+#define OB_ALERT_PUBLISH_TIMEOUT_MS 10000 /* one Publish: one attempt, this long */
+#define OB_ALERT_PUBLISH_ATTEMPTS 1
 #define OB_ALERT_KEEP_TERMINAL_MS (30LL * 24 * 3600 * 1000) /* rejection dedup */
 #define OB_ALERT_FIELD_MAX 1024       /* bytes of one untrusted string kept */
 
@@ -74,8 +77,14 @@ int64_t ob_alerts_after_ms(const struct ob_alerts *a);
 bool ob_alerts_enabled(const struct ob_alerts *a);
 
 /* Raise al unless its key is raised already (then nothing happens: one
- * message per condition until it clears). NULL a is a no-op. */
-void ob_alerts_raise(struct ob_alerts *a, const struct ob_alert *al);
+ * message per condition until it clears). NULL a is a no-op. True when a
+ * new row was written (a new message, or a silent record). */
+bool ob_alerts_raise(struct ob_alerts *a, const struct ob_alert *al);
+
+/* As ob_alerts_raise(), but the row is recorded as sent without any
+ * message: the key is deduplicated (a redelivery, the reconcile pass) and
+ * nothing is published. For a rate-limited rejection. */
+bool ob_alerts_record_silently(struct ob_alerts *a, const struct ob_alert *al);
 
 /* Clear key with text (what ended it) if it is raised; otherwise nothing,
  * without touching the store, so callers may clear on every success. */
@@ -84,9 +93,16 @@ void ob_alerts_clear(struct ob_alerts *a, const char *key, const char *text);
 /* Is key raised and not cleared? */
 bool ob_alerts_active(const struct ob_alerts *a, const char *key);
 
-/* Publish what is unsent, at most OB_ALERT_FLUSH_ROWS rows per call; stops
- * at the first failed publish and waits (backoff) before the next try.
- * Cheap when nothing is pending. */
+/* A new loop turn starts: the per-turn limits of ob_alerts_flush() start
+ * again. */
+void ob_alerts_begin_turn(struct ob_alerts *a);
+
+/* Publish what is unsent. Between two ob_alerts_begin_turn() calls (one
+ * loop turn), however often it is called: at most OB_ALERT_FLUSH_ROWS rows
+ * are looked at, and after a failed publish nothing more is tried (then the
+ * backoff, OB_ALERT_BACKOFF_MIN_MS doubling to _MAX_MS, must pass). Each
+ * Publish is one attempt of at most OB_ALERT_PUBLISH_TIMEOUT_MS. Cheap when
+ * nothing is pending. */
 void ob_alerts_flush(struct ob_alerts *a);
 
 /* Set o[name] to the string v made safe: invalid UTF-8 bytes become '?'
@@ -100,7 +116,10 @@ void ob_alert_subject(char *out, const char *role, const char *account, const ch
 		      bool cleared);
 
 /* Copy text into out (size bytes) without control characters (newlines
- * and tabs kept) and without invalid UTF-8 (as '?'). */
+ * and tabs kept) and without invalid UTF-8 (as '?'). Signing material an
+ * AWS error may quote (the value after "Credential=" or "Signature=", an
+ * access key id "AKIA..."/"ASIA...") becomes "[removed]"; so do the values
+ * of ob_alert_set(). */
 void ob_alert_clean_text(char *out, size_t size, const char *text);
 
 /* Is err a refusal of the credentials themselves (expired, unknown key,

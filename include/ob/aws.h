@@ -89,6 +89,14 @@ void ob_aws_get_stats(const struct ob_aws *aws, struct ob_aws_stats *ret);
 size_t ob_aws_get_action_stats(const struct ob_aws *aws,
 			       const struct ob_aws_action_stats **ret);
 
+/* Limits for the calls that follow, until set again (0, 0 = none): at
+ * most max_attempts attempts per call (0 = the client's max_attempts) and
+ * at most timeout_ms per HTTP request (0 = the transport's default). For a
+ * caller that must not hold up the daemon loop (an alert's Publish). The
+ * one clock-skew and one expired-credentials correction still happen: they
+ * follow an answer, not a timeout. */
+void ob_aws_set_call_limits(struct ob_aws *aws, unsigned max_attempts, long timeout_ms);
+
 /* --- AWS Query protocol (RDS, SNS, STS, ...) --- */
 
 /* A form-encoded parameter list being built. */

@@ -23,6 +23,7 @@
 #define OB_DAEMON_MAX_WAIT_S 20 /* SQS's longest long poll */
 #define OB_DAEMON_QUOTA_EVERY_MS (10 * 60 * 1000) /* quota look-ups at most */
 #define OB_DAEMON_QUOTA_PERCENT 90 /* manual snapshots used: alert from here */
+#define OB_DAEMON_QUOTA_CLEAR_PERCENT 85 /* ... and clear only below this */
 
 /* What a role plugs into the loop. */
 struct ob_daemon_role {
@@ -68,5 +69,10 @@ struct ob_daemon_options {
  * problem the loop cannot wait out: bad options, or a state database
  * found corrupt (err keeps its fault: the caller exits for a rebuild). */
 int ob_daemon_run(const struct ob_daemon_options *opt, struct ob_error *err);
+
+/* The quota alert's hysteresis: 1 = raise (used >= OB_DAEMON_QUOTA_PERCENT
+ * of max), -1 = clear (below OB_DAEMON_QUOTA_CLEAR_PERCENT, or no max),
+ * 0 = leave it as it is (in between). */
+int ob_daemon_quota_verdict(long long used, long long max);
 
 #endif

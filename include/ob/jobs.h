@@ -33,6 +33,7 @@
 #define OB_JOBS_SEEN_RING 64 /* malformed message ids remembered */
 #define OB_JOBS_MAX_BATCH 10 /* SQS ReceiveMessage / DeleteMessageBatch limit */
 #define OB_JOBS_TAGS_MAX  50 /* AWS tags per resource */
+#define OB_JOBS_RECONCILE_MS (10LL * 60 * 1000) /* alert outbox vs jobs */
 
 /* Embedded in each role. The members are the role's to read. */
 struct ob_jobs {
@@ -50,6 +51,8 @@ struct ob_jobs {
 	struct ob_alerts *alerts;          /* borrowed, NULL = none: a job that
 					    * fails raises job-failed:<id>, its
 					    * next good transition clears it */
+	int64_t alerts_next_ms;            /* next reconcile pass */
+	bool alerts_were_on;               /* had a topic at the last look */
 };
 
 /* Set up j (clock NULL = system). retention_ms is the fsm's retention
@@ -88,6 +91,24 @@ int ob_jobs_apply(struct ob_jobs *j, struct ob_job *job, enum ob_fsm_event_kind 
  * action is repeated after the restart). */
 int ob_jobs_apply_error(struct ob_jobs *j, struct ob_job *job, const struct ob_error *cause,
 			struct ob_error *err);
+
+/* Is a reconcile pass of the alert outbox due: alerts on, and the first
+ * look since start-up, since a reload set the topic, or
+ * OB_JOBS_RECONCILE_MS after the last pass? Schedules the next one. */
+bool ob_jobs_alerts_due(struct ob_jobs *j);
+
+/* Make the alert outbox agree with the jobs. A job's commit and its
+ * alert's row are two writes (a kill, an SQLITE_BUSY or alerts switched
+ * off in between loses the alert), so this raises job-failed:<id> for every
+ * job in `failed` (the same message as the live hook; the outbox dedups)
+ * and clears each job-failed:<id> whose job is no longer `failed` or gone.
+ * Failures are logged; the next pass tries again. */
+void ob_jobs_reconcile_alerts(struct ob_jobs *j);
+
+/* Raise job-failed:<job->id> for job, which failed in state from (why:
+ * the error, exhausted: its attempts were used up). */
+void ob_jobs_alert_failed(struct ob_jobs *j, const struct ob_job *job, enum ob_job_state from,
+			  bool exhausted, const char *why);
 
 /* Is snap a copy this job made? Its offsite-backup:job tag names the job. */
 bool ob_jobs_is_our_copy(const struct ob_job *job, const struct ob_rds_snapshot *snap);

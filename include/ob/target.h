@@ -29,6 +29,11 @@
  * or not available) is looked at again before it is rejected. */
 #define OB_TARGET_VISIBLE_TRIES 6
 
+/* At most one rejection alert per sender account (the account an
+ * announcement names) in this long; the rest are recorded without a
+ * message and counted in the next one (docs/alerts.md). */
+#define OB_TARGET_REJECT_ALERT_EVERY_MS (3600LL * 1000)
+
 struct ob_target_options {
 	const struct ob_config *cfg;       /* borrowed; see ob_target_set_config */
 	struct ob_client *client;          /* borrowed */
@@ -70,6 +75,13 @@ int ob_target_intake(struct ob_target *t, const struct ob_sqs_batch *batch,
 /* Do what is due: the sweep, imports up to the copy slots, one batched
  * poll, verification, retention and the RPO watch. As ob_source_run(). */
 int ob_target_run(struct ob_target *t, int64_t *ret_next_ms, struct ob_error *err);
+
+/* The rejection half of the alert reconcile pass (ob_target_run calls it
+ * with ob_jobs_reconcile_alerts() when ob_jobs_alerts_due()): every rejected
+ * row younger than OB_ALERT_KEEP_TERMINAL_MS has its alert (rebuilt from
+ * the row, through the same key and rate limit as the live path); older
+ * ones were pruned on purpose and stay quiet. */
+void ob_target_reconcile_rejections(struct ob_target *t);
 
 void ob_target_get_stats(const struct ob_target *t, struct ob_target_stats *ret);
 
