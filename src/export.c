@@ -471,6 +471,27 @@ static int start_one(struct ob_jobs *j, struct ob_export *e, struct ob_error *er
 	return commit(j, e, OB_EXPORT_PENDING, e->source_arn, err);
 }
 
+/* Describe the tasks of m rows (m <= OB_RDS_EXPORT_IDS_MAX) in one call
+ * (paged). 1 and *ret when AWS answered (the caller clears it); when it
+ * did not, the error is each row's error in watching (watch_error()):
+ * 0, or -1 + err. */
+static int describe_rows(struct ob_jobs *j, struct ob_export *rows, size_t m,
+			 struct ob_rds_export_task_list *ret, struct ob_error *err)
+{
+	const char *ids[OB_RDS_EXPORT_IDS_MAX] = { NULL };
+	struct ob_error aerr;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < m; i++)
+		ids[i] = rows[i].task_id;
+	if (ob_rds_describe_export_tasks(j->client->aws, ids, m, ret, &aerr) == 0)
+		return 1;
+	for (i = 0; i < m && rc == 0; i++)
+		rc = watch_error(j, &rows[i], &aerr, err);
+	return rc;
+}
+
 /* The export was switched off with rows still pending. A pending row's
  * task may exist all the same (StartExportTask accepted, the daemon gone
  * before the commit): one batched describe tells. A task of ours runs to
@@ -480,19 +501,14 @@ static int start_one(struct ob_jobs *j, struct ob_export *e, struct ob_error *er
 static int resolve_disabled(struct ob_jobs *j, struct ob_export *rows, size_t m,
 			    struct ob_error *err)
 {
-	const char *ids[OB_RDS_EXPORT_IDS_MAX] = { NULL };
 	struct ob_rds_export_task_list l;
-	struct ob_error aerr;
 	size_t i;
-	int rc = 0;
+	int rc;
 
-	for (i = 0; i < m; i++)
-		ids[i] = rows[i].task_id;
-	if (ob_rds_describe_export_tasks(j->client->aws, ids, m, &l, &aerr) < 0) {
-		for (i = 0; i < m && rc == 0; i++)
-			rc = watch_error(j, &rows[i], &aerr, err);
+	rc = describe_rows(j, rows, m, &l, err);
+	if (rc <= 0)
 		return rc;
-	}
+	rc = 0;
 	for (i = 0; i < m && rc == 0; i++) {
 		struct ob_export *e = &rows[i];
 		const struct ob_rds_export_task *t = find_task(&l, e);
@@ -519,19 +535,14 @@ static int resolve_disabled(struct ob_jobs *j, struct ob_export *rows, size_t m,
  * error in watching (watch_error()). */
 static int poll_batch(struct ob_jobs *j, struct ob_export *rows, size_t m, struct ob_error *err)
 {
-	const char *ids[OB_RDS_EXPORT_IDS_MAX] = { NULL };
 	struct ob_rds_export_task_list l;
-	struct ob_error aerr;
 	size_t i;
-	int rc = 0;
+	int rc;
 
-	for (i = 0; i < m; i++)
-		ids[i] = rows[i].task_id;
-	if (ob_rds_describe_export_tasks(j->client->aws, ids, m, &l, &aerr) < 0) {
-		for (i = 0; i < m && rc == 0; i++)
-			rc = watch_error(j, &rows[i], &aerr, err);
+	rc = describe_rows(j, rows, m, &l, err);
+	if (rc <= 0)
 		return rc;
-	}
+	rc = 0;
 	for (i = 0; i < m && rc == 0; i++) {
 		const struct ob_rds_export_task *t = find_task(&l, &rows[i]);
 
