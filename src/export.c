@@ -13,7 +13,9 @@
  * against max_attempts, the rest fail the export loudly. Errors in
  * watching a task (DescribeExportTasks refused or failing, the task not
  * listed) never end an export: only the task's own terminal status does,
- * so the copy it reads is never released on a guess (watch_error()).
+ * so the copy it reads is never released on a guess (watch_error()); one
+ * that lasts (a permanent error, or max_attempts looks in a row) raises
+ * the non-terminal export-unwatched alert, cleared by the next answer.
  */
 #include "ob/export.h"
 
@@ -31,6 +33,13 @@
 #define START_BATCH     20   /* StartExportTask calls per turn */
 #define NOT_LISTED      "ExportTaskNotListed" /* our code: describe omits the task */
 #define DISABLED        "ExportDisabled"
+/* error_message of an error in watching: tells it from a start's error,
+ * whose retry budget (attempts) it must not use up, and back. */
+#define WATCHING        "cannot see the task: "
+/* With the export off, an unlisted pending row is canceled only this long
+ * after its last start try (updated_ms): a start accepted whose answer was
+ * lost may not be listed yet. */
+#define UNLISTED_MARGIN_MS (15LL * 60 * 1000)
 
 bool ob_export_enabled(const struct ob_config *cfg)
 {
@@ -124,7 +133,7 @@ static int64_t backoff(const struct ob_jobs *j, unsigned n)
 static void alert_export_failed(struct ob_jobs *j, const struct ob_export *e,
 				const char *snapshot)
 {
-	char key[64], text[2048];
+	char key[96], text[2048];
 	json_t *d;
 
 	if (!ob_alerts_enabled(j->alerts))
@@ -153,6 +162,60 @@ static void alert_export_failed(struct ob_jobs *j, const struct ob_export *e,
 	json_decref(d);
 }
 
+/* The alert of an export whose task cannot be watched (a permanent error
+ * in describing it, or max_attempts looks in a row failing or not finding
+ * it): not terminal, cleared by the next answer for the row
+ * (clear_unwatched()). why: the last error. */
+static void alert_unwatched(struct ob_jobs *j, const struct ob_export *e, const char *why)
+{
+	char key[96], text[2048];
+	json_t *d;
+
+	if (!ob_alerts_enabled(j->alerts))
+		return;
+	snprintf(key, sizeof(key), "export-unwatched:%s", e->job_id);
+	snprintf(text, sizeof(text),
+		 "The S3 export %s of job %s (%s) cannot be watched: %.800s\n"
+		 "Export copy: %.400s\n\n"
+		 "The export does not end on this error: its export copy is kept%s until the "
+		 "task's own status can be read. Check that the daemon's role may call "
+		 "rds:DescribeExportTasks, and look for the task %s in the RDS console (Exports "
+		 "in Amazon S3). This alert clears by itself when the task can be seen again.",
+		 e->task_id, e->job_id, ob_export_state_name(e->state), why, e->source_arn,
+		 e->state == OB_EXPORT_RUNNING ? " and it takes one of the export task slots" : "",
+		 e->task_id);
+	d = json_object();
+	ob_alert_set(d, "job_id", e->job_id);
+	ob_alert_set(d, "export_task_id", e->task_id);
+	ob_alert_set(d, "export_state", ob_export_state_name(e->state));
+	ob_alert_set(d, "copy_arn", e->source_arn);
+	ob_alert_set(d, "error_code", e->error_code);
+	ob_alert_set(d, "error_message", why);
+	ob_alerts_raise(j->alerts, &(struct ob_alert){ .key = key, .kind = "export-unwatched",
+			.summary = "S3 export cannot be watched", .text = text, .details = d,
+			.terminal = false });
+	json_decref(d);
+}
+
+/* An answer for e's task came (or e left the watched states): its
+ * export-unwatched alert, if raised, clears. */
+static void clear_unwatched(struct ob_jobs *j, const struct ob_export *e)
+{
+	char key[96], text[512];
+
+	if (!ob_alerts_enabled(j->alerts))
+		return;
+	snprintf(key, sizeof(key), "export-unwatched:%s", e->job_id);
+	snprintf(text, sizeof(text), "The S3 export %s of job %s can be watched again; it is %s.",
+		 e->task_id, e->job_id, ob_export_state_name(e->state));
+	ob_alerts_clear(j->alerts, key, text);
+}
+
+static bool is_watching_error(const struct ob_export *e)
+{
+	return strncmp(e->error_message, WATCHING, strlen(WATCHING)) == 0;
+}
+
 bool ob_export_alerts(const struct ob_export *e)
 {
 	return e->state == OB_EXPORT_FAILED ||
@@ -177,6 +240,7 @@ static int commit(struct ob_jobs *j, struct ob_export *e, enum ob_export_state f
 	}
 	if (e->state == from)
 		return 0;
+	clear_unwatched(j, e);
 	if (ob_export_alerts(e)) {
 		const char *labels[] = { e->error_code[0] ? e->error_code : "unknown" };
 
@@ -225,6 +289,10 @@ static int apply_error(struct ob_jobs *j, struct ob_export *e, const struct ob_e
 		return -1;
 	}
 	ob_error_str(cause, why, sizeof(why));
+	/* The start's own budget: looks that could not see the task (with the
+	 * export off, or after ExportTaskAlreadyExists) do not use it up. */
+	if (is_watching_error(e))
+		e->attempts = 0;
 	set_str(&e->error_code, ob_export_error_code(cause));
 	set_str(&e->error_message, why);
 	if (e->attempts < 1000000)
@@ -245,24 +313,34 @@ static int apply_error(struct ob_jobs *j, struct ob_export *e, const struct ob_e
  * not listed): never ends the export, whatever the error. The task runs
  * in AWS regardless of what we can see of it, so e keeps its state (and
  * with it the copy it holds) and looks again after a backoff. Logged as a
- * warning once per change of the error code, not on every look. 0, -1 +
- * err for OB_ERR_CANCELLED or a store failure. */
+ * warning once per change of the error code, not on every look. A
+ * permanent error (ob_jobs_classify() FAIL: permission, ...) or
+ * max_attempts such looks in a row raise export-unwatched (not terminal),
+ * so a row that holds its copy (and a slot) indefinitely is not silent.
+ * started: e (pending) tried a start just now, so updated_ms moves (the
+ * time of its last start try); other looks keep it. 0, -1 + err for
+ * OB_ERR_CANCELLED or a store failure. */
 static int watch_error(struct ob_jobs *j, struct ob_export *e, const struct ob_error *cause,
-		       struct ob_error *err)
+		       bool started, struct ob_error *err)
 {
 	const char *code = ob_export_error_code(cause);
-	char why[600];
-	bool stop, changed;
+	enum ob_fsm_event_kind kind;
+	char why[600], msg[700];
+	bool stop, changed, loud;
 
-	(void)ob_jobs_classify(cause, &stop);
+	kind = ob_jobs_classify(cause, &stop);
 	if (stop) {
 		*err = *cause;
 		return -1;
 	}
 	ob_error_str(cause, why, sizeof(why));
+	/* Its own budget: a start's errors before do not count here. */
+	if (!is_watching_error(e))
+		e->attempts = 0;
 	changed = strcmp(e->error_code, code) != 0;
+	snprintf(msg, sizeof(msg), "%s%s", WATCHING, why);
 	set_str(&e->error_code, code);
-	set_str(&e->error_message, why);
+	set_str(&e->error_message, msg);
 	if (e->attempts < 1000000)
 		e->attempts++;
 	e->next_at_ms = ob_jobs_now(j) + backoff(j, e->attempts);
@@ -271,18 +349,33 @@ static int watch_error(struct ob_jobs *j, struct ob_export *e, const struct ob_e
 			   "see its task; the export stays %s and its copy is kept, looking again "
 			   "with backoff (logged again when the error changes): %s", e->task_id,
 			   ob_export_state_name(e->state), why);
-	return commit(j, e, e->state, e->source_arn, err);
+	/* Not listed is "not visible yet" at first: only a run of them counts. */
+	loud = (kind == OB_EV_FAIL && strcmp(code, NOT_LISTED) != 0) ||
+	       e->attempts >= j->pol.max_attempts;
+	if (started) {
+		if (commit(j, e, e->state, e->source_arn, err) < 0)
+			return -1;
+	} else if (ob_store_export_note(j->store, e, err) < 0) {
+		if (err == NULL || err->kind != OB_ERR_CONFLICT)
+			return -1;
+		ob_log_job(OB_LOG_WARNING, e->job_id, NULL, e->source_arn, "export: %s",
+			   err->message);
+		return 0;
+	}
+	if (loud)
+		alert_unwatched(j, e, why);
+	return 0;
 }
 
 /* The task of e is not in a describe's answer. */
-static int not_listed(struct ob_jobs *j, struct ob_export *e, struct ob_error *err)
+static int not_listed(struct ob_jobs *j, struct ob_export *e, bool started, struct ob_error *err)
 {
 	struct ob_error cause;
 
 	ob_error_set(&cause, OB_ERR_NOTFOUND, "export task %s is not listed by "
 		     "DescribeExportTasks (not visible yet?)", e->task_id);
 	snprintf(cause.aws_code, sizeof(cause.aws_code), "%s", NOT_LISTED);
-	return watch_error(j, e, &cause, err);
+	return watch_error(j, e, &cause, started, err);
 }
 
 /* The task named e->task_id in l, or NULL. */
@@ -327,7 +420,10 @@ static int apply_task(struct ob_jobs *j, struct ob_export *e, const struct ob_rd
 								       : "no FailureCause given");
 		}
 	}
-	return commit(j, e, from, e->source_arn, err);
+	if (commit(j, e, from, e->source_arn, err) < 0)
+		return -1;
+	clear_unwatched(j, e); /* an answer for its task */
+	return 0;
 }
 
 /* ---- adopt ---------------------------------------------------------------- */
@@ -419,10 +515,10 @@ static int start_exists(struct ob_jobs *j, struct ob_export *e, const struct ob_
 	int rc;
 
 	if (ob_rds_describe_export_tasks(j->client->aws, ids, 1, &l, &aerr) < 0)
-		return watch_error(j, e, &aerr, err);
+		return watch_error(j, e, &aerr, true, err);
 	t = find_task(&l, e);
 	if (t == NULL) {
-		rc = not_listed(j, e, err);
+		rc = not_listed(j, e, true, err);
 	} else if (strcmp(t->source_arn ? t->source_arn : "", e->source_arn) != 0) {
 		snprintf(msg, sizeof(msg), "an export task named %s exists and exports %.400s, not "
 			 "this job's copy %.400s", e->task_id, t->source_arn ? t->source_arn : "",
@@ -488,7 +584,7 @@ static int describe_rows(struct ob_jobs *j, struct ob_export *rows, size_t m,
 	if (ob_rds_describe_export_tasks(j->client->aws, ids, m, ret, &aerr) == 0)
 		return 1;
 	for (i = 0; i < m && rc == 0; i++)
-		rc = watch_error(j, &rows[i], &aerr, err);
+		rc = watch_error(j, &rows[i], &aerr, false, err);
 	return rc;
 }
 
@@ -496,8 +592,11 @@ static int describe_rows(struct ob_jobs *j, struct ob_export *rows, size_t m,
  * task may exist all the same (StartExportTask accepted, the daemon gone
  * before the commit): one batched describe tells. A task of ours runs to
  * its end (running, polled, its copy kept); a row AWS knows no task of
- * is canceled (ExportDisabled). A describe that fails cancels nothing:
- * the rows stay pending, holding their copies, and look again. */
+ * is canceled (ExportDisabled) once its last start try (updated_ms) is
+ * UNLISTED_MARGIN_MS old: a younger one's task may just not be listed yet
+ * (as start_exists() judges the same answer), so it stays pending, held,
+ * and looks again then. A describe that fails cancels nothing: the rows
+ * stay pending, holding their copies, and look again. */
 static int resolve_disabled(struct ob_jobs *j, struct ob_export *rows, size_t m,
 			    struct ob_error *err)
 {
@@ -516,6 +615,22 @@ static int resolve_disabled(struct ob_jobs *j, struct ob_export *rows, size_t m,
 		if (t != NULL && strcmp(t->source_arn ? t->source_arn : "", e->source_arn) == 0) {
 			rc = adopt_task(j, e, t, "started before the export was switched off; it "
 					"is followed to its end", err);
+			continue;
+		}
+		if (ob_jobs_now(j) - e->updated_ms < UNLISTED_MARGIN_MS) {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg), "%sexport task %s is not listed by "
+				 "DescribeExportTasks %lld s after its last start try; the export "
+				 "is off, canceled when still not listed %lld s after it", WATCHING,
+				 e->task_id, (long long)((ob_jobs_now(j) - e->updated_ms) / 1000),
+				 (long long)(UNLISTED_MARGIN_MS / 1000));
+			set_str(&e->error_code, NOT_LISTED);
+			set_str(&e->error_message, msg);
+			e->next_at_ms = e->updated_ms + UNLISTED_MARGIN_MS;
+			rc = ob_store_export_note(j->store, e, err);
+			if (rc < 0 && err != NULL && err->kind == OB_ERR_CONFLICT)
+				rc = 0;
 			continue;
 		}
 		e->state = OB_EXPORT_CANCELED;
@@ -546,7 +661,8 @@ static int poll_batch(struct ob_jobs *j, struct ob_export *rows, size_t m, struc
 	for (i = 0; i < m && rc == 0; i++) {
 		const struct ob_rds_export_task *t = find_task(&l, &rows[i]);
 
-		rc = t != NULL ? apply_task(j, &rows[i], t, err) : not_listed(j, &rows[i], err);
+		rc = t != NULL ? apply_task(j, &rows[i], t, err)
+			       : not_listed(j, &rows[i], false, err);
 	}
 	ob_rds_export_task_list_clear(&l);
 	return rc;

@@ -1609,12 +1609,14 @@ out:
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int ob_store_export_update(struct ob_store *st, struct ob_export *e, enum ob_export_state from,
-			   int64_t now_ms, struct ob_error *err)
+/* now_ms < 0: updated_at is kept (ob_store_export_note()). */
+static int export_update(struct ob_store *st, struct ob_export *e, enum ob_export_state from,
+			 int64_t now_ms, struct ob_error *err)
 {
 	static const char sql[] = "UPDATE exports SET state = ?1, attempts = ?2, next_at = ?3,"
 				  " percent = ?4, error_code = ?5, error_message = ?6,"
-				  " updated_at = ?7 WHERE job_id = ?8 AND state = ?9";
+				  " updated_at = CASE WHEN ?7 < 0 THEN updated_at ELSE ?7 END"
+				  " WHERE job_id = ?8 AND state = ?9";
 	sqlite3_stmt *s = NULL;
 	int rc, changed;
 
@@ -1653,8 +1655,24 @@ int ob_store_export_update(struct ob_store *st, struct ob_export *e, enum ob_exp
 		ob_export_clear(&now);
 		return -1;
 	}
-	e->updated_ms = now_ms;
+	if (now_ms >= 0)
+		e->updated_ms = now_ms;
 	return 0;
+}
+
+int ob_store_export_update(struct ob_store *st, struct ob_export *e, enum ob_export_state from,
+			   int64_t now_ms, struct ob_error *err)
+{
+	if (now_ms < 0)
+		return ob_error_set(err, OB_ERR_INVALID, "store: bad export update time");
+	return export_update(st, e, from, now_ms, err);
+}
+
+int ob_store_export_note(struct ob_store *st, struct ob_export *e, struct ob_error *err)
+{
+	if (e == NULL)
+		return ob_error_set(err, OB_ERR_INVALID, "store: bad export update");
+	return export_update(st, e, e->state, -1, err);
 }
 
 int ob_store_export_counts(struct ob_store *st, long ret_counts[OB_EXPORT_STATE_COUNT],

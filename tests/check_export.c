@@ -650,6 +650,47 @@ static size_t xalerts_pending(void)
 	return n;
 }
 
+#define PUBLISHED "<PublishResponse><PublishResult><MessageId>m-1</MessageId>" \
+		  "</PublishResult></PublishResponse>"
+
+/* Publish what is unsent (one loop turn), every Publish answered; the
+ * number of Publish calls made. */
+static size_t xflush(void)
+{
+	size_t before = fake.n_records, i, n = 0;
+
+	for (i = 0; i < 20; i++)
+		ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
+	ob_alerts_begin_turn(xal);
+	ob_alerts_flush(xal);
+	for (i = before; i < fake.n_records; i++)
+		if (strstr(sent_body(i), "Action=Publish") != NULL)
+			n++;
+	ob_http_fake_clear(&fake);
+	ob_http_fake_init(&fake);
+	return n;
+}
+
+static bool xunwatched(const char *job_id)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "export-unwatched:%s", job_id);
+	return ob_alerts_active(xal, key);
+}
+
+static unsigned xattempts(const char *job_id)
+{
+	struct ob_export e;
+	struct ob_error err;
+	unsigned n;
+
+	ck_assert_msg(ob_store_export_get(xst, job_id, &e, &err) == 0, "%s", err.message);
+	n = e.attempts;
+	ob_export_clear(&e);
+	return n;
+}
+
 /* j1 pending -> running through a successful start. */
 static void xstart_j1(void)
 {
@@ -678,6 +719,8 @@ START_TEST(test_poll_errors_keep_running)
 	ck_assert_int_eq(xstate("j1", code, sizeof(code)), OB_EXPORT_RUNNING);
 	ck_assert_str_eq(code, "AccessDenied");
 	ck_assert(xholds("j1"));
+	/* Not silent: export-unwatched, not terminal. */
+	ck_assert(xunwatched("j1"));
 	/* Many times over: still running, never counted to a failure. */
 	for (i = 0; i < 12; i++) {
 		t_wall += 16 * 60000;
@@ -701,21 +744,57 @@ START_TEST(test_poll_errors_keep_running)
 		ck_assert_str_eq(code, "ExportTaskNotListed");
 	}
 	ck_assert(xholds("j1"));
-	ck_assert_uint_eq(xalerts_pending(), 0);
-	/* Visible again, then complete. */
+	ck_assert(xunwatched("j1"));
+	/* Visible again (the alert clears), then complete. */
 	t_wall += 16 * 60000;
 	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>" TASK("ob-export-j1", "IN_PROGRESS",
 			  "<PercentProgress>40</PercentProgress>") "</ExportTasks>" DX_TAIL, NULL);
 	xrun();
 	ck_assert_int_eq(xstate("j1", code, sizeof(code)), OB_EXPORT_RUNNING);
 	ck_assert_str_eq(code, "");
+	ck_assert(!xunwatched("j1"));
 	t_wall += 60000;
 	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>" TASK("ob-export-j1", "COMPLETE", "")
 			  "</ExportTasks>" DX_TAIL, NULL);
 	xrun();
 	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_COMPLETE);
 	ck_assert(!xholds("j1"));
-	ck_assert_uint_eq(xalerts_pending(), 0);
+	ck_assert(!xunwatched("j1"));
+}
+END_TEST
+
+/* A task that stays unlisted (transient each time): export-unwatched is
+ * raised only at max_attempts looks, then cleared by a terminal answer. */
+START_TEST(test_unwatched_unlisted)
+{
+	unsigned i;
+
+	xstart_j1();
+	for (i = 1; i < (unsigned)xcfg.max_attempts; i++) {
+		t_wall += 16 * 60000;
+		ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks/>" DX_TAIL, NULL);
+		xrun();
+		ck_assert(!xunwatched("j1"));
+	}
+	ck_assert_uint_eq(xflush(), 0);
+	t_wall += 16 * 60000;
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks/>" DX_TAIL, NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_RUNNING);
+	ck_assert(xunwatched("j1"));
+	ck_assert_uint_eq(xflush(), 1);
+	/* More looks: no second message while raised. */
+	t_wall += 16 * 60000;
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks/>" DX_TAIL, NULL);
+	xrun();
+	ck_assert_uint_eq(xflush(), 0);
+	/* The task's terminal status clears it. */
+	t_wall += 16 * 60000;
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>" TASK("ob-export-j1", "FAILED", "")
+			  "</ExportTasks>" DX_TAIL, NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_FAILED);
+	ck_assert(!xunwatched("j1"));
 }
 END_TEST
 
@@ -755,7 +834,8 @@ START_TEST(test_start_exists)
 	ck_assert_int_eq(xstate("j2", code, sizeof(code)), OB_EXPORT_PENDING);
 	ck_assert_str_eq(code, "AccessDenied");
 	ck_assert(xholds("j1") && xholds("j2"));
-	ck_assert_uint_eq(xalerts_pending(), 0);
+	ck_assert(!xunwatched("j1") && xunwatched("j2"));
+	ck_assert_uint_eq(xflush(), 1);
 	/* Then: j1's task is ours and running; j2's name exports another
 	 * snapshot. */
 	t_wall += 60LL * 60000;
@@ -772,7 +852,8 @@ START_TEST(test_start_exists)
 	ck_assert_int_eq(xstate("j2", code, sizeof(code)), OB_EXPORT_FAILED);
 	ck_assert_str_eq(code, "ExportTaskAlreadyExists");
 	ck_assert(xholds("j1") && !xholds("j2"));
-	ck_assert_uint_eq(xalerts_pending(), 1);
+	ck_assert(!xunwatched("j2")); /* it left pending: cleared */
+	ck_assert_uint_eq(xflush(), 2); /* that clear, and export-failed */
 }
 END_TEST
 
@@ -798,6 +879,7 @@ START_TEST(test_disable_describes_first)
 	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_PENDING);
 	ck_assert_int_eq(xstate("j2", NULL, 0), OB_EXPORT_PENDING);
 	ck_assert(xholds("j1") && xholds("j2"));
+	ck_assert(xunwatched("j1") && xunwatched("j2"));
 	t_wall += 60LL * 60000;
 	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>" TASK("ob-export-j1", "IN_PROGRESS", "")
 			  "</ExportTasks>" DX_TAIL, NULL);
@@ -807,13 +889,91 @@ START_TEST(test_disable_describes_first)
 	ck_assert_int_eq(xstate("j2", code, sizeof(code)), OB_EXPORT_CANCELED);
 	ck_assert_str_eq(code, "ExportDisabled");
 	ck_assert(xholds("j1") && !xholds("j2"));
-	ck_assert_uint_eq(xalerts_pending(), 0);
+	/* An answer for each: both cleared; no export-failed for j2. */
+	ck_assert(!xunwatched("j1") && !xunwatched("j2"));
+	ck_assert_uint_eq(xflush(), 4); /* two raised, two cleared */
 	/* j1 is followed to its end though the export is off. */
 	t_wall += 60000;
 	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks>" TASK("ob-export-j1", "COMPLETE", "")
 			  "</ExportTasks>" DX_TAIL, NULL);
 	xrun();
 	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_COMPLETE);
+}
+END_TEST
+
+/* Switched off seconds after a start whose answer was lost: the task is
+ * not listed yet, so the row stays pending (held) and is canceled only
+ * when still unlisted UNLISTED_MARGIN_MS after that start try. */
+START_TEST(test_disable_recent_start_waits)
+{
+	struct ob_error err;
+	char code[64];
+	int64_t next, tried;
+	int i;
+
+	xjob(1);
+	ck_assert_int_eq(ob_export_adopt(&xj, &err), 0);
+	t_wall += 60LL * 60000; /* the row is old; its start try is not */
+	for (i = 0; i < 3; i++)
+		ob_http_fake_push(&fake, 503, AWS_ERR("ServiceUnavailable"), NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_PENDING);
+	tried = t_wall;
+	xcfg.export_to_s3_bucket = (char *)"";
+	t_wall += 60000; /* its backoff passed, the margin not */
+	ob_http_fake_clear(&fake);
+	ob_http_fake_init(&fake);
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks/>" DX_TAIL, NULL);
+	next = xrun();
+	ck_assert_uint_eq(fake.n_records, 1);
+	ck_assert_int_eq(xstate("j1", code, sizeof(code)), OB_EXPORT_PENDING);
+	ck_assert_str_eq(code, "ExportTaskNotListed");
+	ck_assert(xholds("j1"));
+	ck_assert_int_eq(next, tried + 15LL * 60000);
+	/* Not due before then: no describe. */
+	t_wall = tried + 14LL * 60000;
+	xrun();
+	ck_assert_uint_eq(fake.n_records, 1);
+	/* Then still not listed: canceled, the copy released. */
+	t_wall = tried + 15LL * 60000;
+	ob_http_fake_push(&fake, 200, DX_HEAD "<ExportTasks/>" DX_TAIL, NULL);
+	xrun();
+	ck_assert_uint_eq(fake.n_records, 2);
+	ck_assert_int_eq(xstate("j1", code, sizeof(code)), OB_EXPORT_CANCELED);
+	ck_assert_str_eq(code, "ExportDisabled");
+	ck_assert(!xholds("j1"));
+}
+END_TEST
+
+/* Looks that could not see the task (export off, describe refused) do not
+ * use up the start's retry budget once it is switched on again. */
+START_TEST(test_watch_keeps_start_budget)
+{
+	struct ob_error err;
+	int i;
+
+	xjob(1);
+	ck_assert_int_eq(ob_export_adopt(&xj, &err), 0);
+	xcfg.export_to_s3_bucket = (char *)"";
+	for (i = 0; i < 4; i++) {
+		ob_http_fake_push(&fake, 500, AWS_ERR("InternalFailure"), NULL);
+		ob_http_fake_push(&fake, 500, AWS_ERR("InternalFailure"), NULL);
+		ob_http_fake_push(&fake, 500, AWS_ERR("InternalFailure"), NULL);
+		xrun();
+		t_wall += 16 * 60000;
+	}
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_PENDING);
+	ck_assert_uint_ge(xattempts("j1"), (unsigned)xcfg.max_attempts);
+	/* On again: one retryable start error retries, it does not fail. */
+	xcfg.export_to_s3_bucket = (char *)"escrow-1";
+	ob_http_fake_push(&fake, 400, AWS_ERR("InvalidDBSnapshotState"), NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_PENDING);
+	ck_assert_uint_eq(xattempts("j1"), 1);
+	t_wall += 16 * 60000;
+	ob_http_fake_push(&fake, 200, SX_OK("ob-export-j1"), NULL);
+	xrun();
+	ck_assert_int_eq(xstate("j1", NULL, 0), OB_EXPORT_RUNNING);
 }
 END_TEST
 
@@ -937,10 +1097,14 @@ START_TEST(test_reconcile)
 	ck_assert_int_eq(ob_export_reconcile(&xj, &raised, &err), 0);
 	ck_assert_uint_eq(raised, 2);
 	ck_assert_uint_eq(xalerts_pending(), 2);
-	ck_assert(ob_alerts_active(xal, "export-failed:j1") || xalerts_pending() == 2);
-	/* Again: deduplicated by key, nothing new. */
+	ck_assert_uint_eq(xflush(), 2);
+	ck_assert_uint_eq(xalerts_pending(), 0);
+	/* Again, after they were published: deduplicated by key, nothing new
+	 * is sent. */
 	ck_assert_int_eq(ob_export_reconcile(&xj, &raised, &err), 0);
-	ck_assert_uint_eq(xalerts_pending(), 2);
+	ck_assert_uint_eq(raised, 2);
+	ck_assert_uint_eq(xalerts_pending(), 0);
+	ck_assert_uint_eq(xflush(), 0);
 }
 END_TEST
 
@@ -993,6 +1157,9 @@ Suite *ob_suite_export(void)
 	tc = tcase_create("export-loop");
 	tcase_add_checked_fixture(tc, xsetup, xteardown);
 	tcase_add_test(tc, test_poll_errors_keep_running);
+	tcase_add_test(tc, test_unwatched_unlisted);
+	tcase_add_test(tc, test_disable_recent_start_waits);
+	tcase_add_test(tc, test_watch_keeps_start_budget);
 	tcase_add_test(tc, test_poll_failed_ends);
 	tcase_add_test(tc, test_start_exists);
 	tcase_add_test(tc, test_disable_describes_first);

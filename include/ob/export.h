@@ -76,7 +76,12 @@ int ob_export_adopt(struct ob_jobs *j, struct ob_error *err);
  * carrying OB_MSGID_EXPORT_FAILED); errors in describing a task defer it,
  * whatever they are. With the export switched off, pending rows are
  * described first: a task that exists is followed (running), the others
- * are canceled. *ret_next_ms: when an export is due next (OB_FSM_NEVER:
+ * are canceled once their last start try (updated_ms) is 15 minutes old,
+ * the younger ones described again then. An export whose task cannot be
+ * watched (a permanent describe error, or max_attempts looks failing or
+ * not listing it) raises export-unwatched (not terminal), cleared by the
+ * next answer for it; these looks have their own count, apart from the
+ * start's retries. *ret_next_ms: when an export is due next (OB_FSM_NEVER:
  * none). -1 + err on a store failure or OB_ERR_CANCELLED. */
 int ob_export_run(struct ob_jobs *j, int64_t *ret_next_ms, struct ob_error *err);
 

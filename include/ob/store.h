@@ -329,6 +329,11 @@ int ob_store_exports_list(struct ob_store *st, enum ob_export_state state, int64
 int ob_store_export_update(struct ob_store *st, struct ob_export *e, enum ob_export_state from,
 			   int64_t now_ms, struct ob_error *err);
 
+/* As ob_store_export_update() with from = e->state, but updated_at is
+ * kept: a look that changed nothing (an error in watching the task), so
+ * updated_at of a pending row stays the time of its last start try. */
+int ob_store_export_note(struct ob_store *st, struct ob_export *e, struct ob_error *err);
+
 /* Rows per state. 0, or -1 + err. */
 int ob_store_export_counts(struct ob_store *st, long ret_counts[OB_EXPORT_STATE_COUNT],
 			   struct ob_error *err);
