@@ -68,6 +68,8 @@ struct ob_alerts {
 	bool turn_failed;     /* a publish failed this turn: no more tries */
 	struct owed_mark marks[MARKS_MAX];
 	size_t n_marks;
+	uint64_t *known;      /* open addressing, 2 * OB_ALERT_KNOWN_MAX slots; 0 = empty */
+	size_t n_known;
 };
 
 /* ---- text hygiene ------------------------------------------------------- */
@@ -348,6 +350,60 @@ bool ob_alerts_active(const struct ob_alerts *a, const char *key)
 	return found;
 }
 
+/* ---- terminal keys known to be in the outbox ------------------------------ */
+
+#define KNOWN_SLOTS (2 * OB_ALERT_KNOWN_MAX)
+
+static uint64_t key_hash(const char *key)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *key != '\0'; key++)
+		h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+	return h != 0 ? h : 1;
+}
+
+/* The slot of h, or the empty one where it would go. */
+static size_t known_slot(const uint64_t *known, uint64_t h)
+{
+	size_t i = (size_t)(h % KNOWN_SLOTS);
+
+	while (known[i] != 0 && known[i] != h)
+		i = (i + 1) % KNOWN_SLOTS;
+	return i;
+}
+
+/* Remember key; out of memory only loses the shortcut. When full, start
+ * again empty: one reconcile pass then costs its raises again. */
+static void known_add(struct ob_alerts *a, const char *key)
+{
+	uint64_t h = key_hash(key);
+	size_t i;
+
+	if (a->known == NULL && (a->known = calloc(KNOWN_SLOTS, sizeof(*a->known))) == NULL)
+		return;
+	i = known_slot(a->known, h);
+	if (a->known[i] == h)
+		return;
+	if (a->n_known >= OB_ALERT_KNOWN_MAX) {
+		memset(a->known, 0, KNOWN_SLOTS * sizeof(*a->known));
+		a->n_known = 0;
+		i = known_slot(a->known, h);
+	}
+	a->known[i] = h;
+	a->n_known++;
+}
+
+bool ob_alerts_known(const struct ob_alerts *a, const char *key)
+{
+	uint64_t h;
+
+	if (a == NULL || key == NULL || a->known == NULL)
+		return false;
+	h = key_hash(key);
+	return a->known[known_slot(a->known, h)] == h;
+}
+
 /* ---- life cycle ------------------------------------------------------------ */
 
 static int64_t now_ms(const struct ob_alerts *a)
@@ -402,6 +458,7 @@ void ob_alerts_free(struct ob_alerts *a)
 	free(a->active);
 	for (i = 0; i < a->n_marks; i++)
 		free(a->marks[i].key);
+	free(a->known);
 	free(a->topic);
 	free(a);
 }
@@ -474,6 +531,8 @@ static bool raise_row(struct ob_alerts *a, const struct ob_alert *al, bool silen
 		return false;
 	}
 	free(details);
+	if (al->terminal)
+		known_add(a, al->key);
 	if (!al->terminal && remember(a, al->key) < 0)
 		ob_log(OB_LOG_WARNING, "alerts: out of memory remembering %s", al->key);
 	if (changed && silent) {

@@ -47,6 +47,7 @@
 #include "ob/rebuild.h"
 #include "ob/session.h"
 #include "ob/store.h"
+#include "ob/target.h"
 #include "ob/version.h"
 
 #define PROG "offsite-backupctl"
@@ -637,6 +638,36 @@ static void jpush(struct ctl *c, json_t *a, json_t *v)
 		c->oom = true;
 }
 
+/* The value of tag key in a tag array, or NULL. */
+static const char *tag_value(json_t *tags, const char *key)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(tags, i, v) {
+		json_t *k = json_object_get(v, "Key");
+
+		if (json_is_string(k) && strcmp(json_string_value(k), key) == 0)
+			return json_string_value(json_object_get(v, "Value"));
+	}
+	return NULL;
+}
+
+/* A rejected row's claims, from its tags: {sender_account, claimed_snapshot}
+ * (null when not kept or empty). */
+static json_t *claimed_json(json_t *tags)
+{
+	const char *sender = tag_value(tags, OB_TAG_REJ_SENDER);
+	const char *arn = tag_value(tags, OB_TAG_REJ_CLAIMED);
+	json_t *o = json_object(), *v;
+
+	v = sender && sender[0] ? jstr(sender) : NULL;
+	json_object_set_new(o, "sender_account", v ? v : json_null());
+	v = arn && arn[0] ? jstr(arn) : NULL;
+	json_object_set_new(o, "claimed_snapshot", v ? v : json_null());
+	return o;
+}
+
 /* Every field of a job, under keys that stay. */
 static json_t *job_json(struct ctl *c, const struct ob_job *j)
 {
@@ -675,6 +706,10 @@ static json_t *job_json(struct ctl *c, const struct ob_job *j)
 	jset(c, o, "updated", jtime_ms(j->updated_ms));
 	jset(c, o, "error_code", jstr(j->error_code));
 	jset(c, o, "error_message", jstr(j->error_message));
+	/* A rejected row's tags are not a copy's: what its announcement
+	 * claimed (the sender account it named, the snapshot ARN). */
+	if (j->state == OB_JOB_REJECTED)
+		jset(c, o, "announcement", claimed_json(tags));
 	jset(c, o, "source_tags", tags);
 	return o;
 }
@@ -1326,7 +1361,18 @@ static void show_text(struct ctl *c, const struct ob_job *j, const struct ob_his
 		    j->error_message);
 	else
 		kv(c, "error", "-");
-	kv(c, "copy tags", or_dash(j->source_tags));
+	if (j->state == OB_JOB_REJECTED) {
+		/* Not a copy's tags: what the announcement claimed. */
+		json_t *tags = j->source_tags[0] ? json_loads(j->source_tags, 0, NULL) : NULL;
+		const char *sender = json_is_array(tags) ? tag_value(tags, OB_TAG_REJ_SENDER) : NULL;
+		const char *arn = json_is_array(tags) ? tag_value(tags, OB_TAG_REJ_CLAIMED) : NULL;
+
+		kvf(c, "announcement", "named sender account %s, claimed snapshot %s",
+		    sender && sender[0] ? sender : "-", arn && arn[0] ? arn : "-");
+		json_decref(tags);
+	} else {
+		kv(c, "copy tags", or_dash(j->source_tags));
+	}
 	show_export_text(c, x);
 
 	fprintf(c->out, "\nHISTORY (%zu)\n", h->n);

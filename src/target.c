@@ -34,12 +34,10 @@
 #define TAG_VALUE_MAX 256
 
 #define OB_TAG_SOURCE_SNAPSHOT "offsite-backup:source-snapshot"
-/* What a rejected row keeps of its announcement (in source_tags), so its
- * alert can be rebuilt from the row (ob_target_reconcile_rejections). */
-#define OB_TAG_REJ_SENDER  "offsite-backup:rejected-sender-account"
-#define OB_TAG_REJ_CLAIMED "offsite-backup:rejected-claimed-snapshot"
 #define REJECT_SENDER_UNKNOWN "unknown"
-#define REJECT_SENDERS 64
+/* The rate limit bucket of every sender not in allowed_source_accounts
+ * (and of "unknown"): a forger picks the account an announcement names. */
+#define REJECT_BUCKET_OTHER "other"
 
 /* A database's RPO state: breached or not, so the alert is raised once. */
 struct rpo_entry {
@@ -49,12 +47,15 @@ struct rpo_entry {
 	int64_t newest; /* unix s of its newest verified copy */
 };
 
-/* The rejection alerts of one sender account: at most one per
+/* The rejection alerts of one bucket (an allowed sender account, or
+ * REJECT_BUCKET_OTHER for all the others): at most one per
  * OB_TARGET_REJECT_ALERT_EVERY_MS; the others are recorded silently and
- * counted, and the next alert says how many. */
+ * counted, and the next alert of the bucket or, when the hour ends first,
+ * a summary alert from the run tick says how many. Never evicted: the
+ * table holds at most the allowed accounts + 1 and grows. */
 struct reject_limit {
-	char sender[16];
-	int64_t last_ms;         /* the last alert sent; 0 = none */
+	char bucket[16];
+	int64_t last_ms;         /* the last alert sent (the window's start); 0 = none */
 	unsigned suppressed;     /* recorded silently since */
 	int64_t suppressed_since;
 };
@@ -70,8 +71,8 @@ struct ob_target {
 	size_t n_rpo;
 	char untagged[64][OB_JOB_ID_SIZE]; /* jobs whose copy lost our tag: warned */
 	unsigned n_untagged;
-	struct reject_limit rlim[REJECT_SENDERS];
-	size_t n_rlim;
+	struct reject_limit *rlim;
+	size_t n_rlim, cap_rlim;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -92,39 +93,78 @@ static void format_time(int64_t unix_s, char out[32])
 
 /* ---- rejected announcements --------------------------------------------- */
 
-/* sender's rate limit entry (the least recently alerted one is reused
- * when the table is full). */
-static struct reject_limit *limit_of(struct ob_target *t, const char *sender)
+/* The rate limit bucket of sender: itself when allowed, else "other". */
+static const char *bucket_of(const struct ob_target *t, const char *sender)
+{
+	if (strcmp(sender, REJECT_SENDER_UNKNOWN) != 0 &&
+	    ob_config_account_listed(t->jobs.cfg->allowed_source_accounts, sender))
+		return sender;
+	return REJECT_BUCKET_OTHER;
+}
+
+/* bucket's rate limit entry, added when new; NULL when out of memory (then
+ * the alert is not limited). */
+static struct reject_limit *limit_of(struct ob_target *t, const char *bucket)
 {
 	struct reject_limit *e;
-	size_t i, oldest = 0;
+	size_t i;
 
 	for (i = 0; i < t->n_rlim; i++) {
-		if (strcmp(t->rlim[i].sender, sender) == 0)
+		if (strcmp(t->rlim[i].bucket, bucket) == 0)
 			return &t->rlim[i];
-		if (t->rlim[i].last_ms < t->rlim[oldest].last_ms)
-			oldest = i;
 	}
-	if (t->n_rlim < REJECT_SENDERS)
-		oldest = t->n_rlim++;
-	e = &t->rlim[oldest];
+	if (t->n_rlim == t->cap_rlim) {
+		size_t cap = t->cap_rlim ? 2 * t->cap_rlim : 4;
+		struct reject_limit *grown = realloc(t->rlim, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return NULL;
+		t->rlim = grown;
+		t->cap_rlim = cap;
+	}
+	e = &t->rlim[t->n_rlim++];
 	memset(e, 0, sizeof(*e));
-	snprintf(e->sender, sizeof(e->sender), "%s", sender);
+	snprintf(e->bucket, sizeof(e->bucket), "%s", bucket);
 	return e;
+}
+
+/* Who a bucket stands for, in an alert's text. */
+static void bucket_words(const char *bucket, char *out, size_t size)
+{
+	if (strcmp(bucket, REJECT_BUCKET_OTHER) == 0)
+		snprintf(out, size, "naming a sender account not in allowed_source_accounts "
+			 "(or none)");
+	else
+		snprintf(out, size, "naming sender account %s", bucket);
+}
+
+/* The alert key of a rejection (see alert_rejected); returns out. */
+static const char *reject_key(char *out, size_t size, const char *sender, const char *message_id,
+			      const char *claimed_arn)
+{
+	if (sender == NULL || sender[0] == '\0')
+		sender = REJECT_SENDER_UNKNOWN;
+	if (claimed_arn != NULL && claimed_arn[0] != '\0')
+		snprintf(out, size, "rejected:%.15s/%.370s", sender, claimed_arn);
+	else
+		snprintf(out, size, "rejected:%.15s/message:%.360s", sender, message_id);
+	return out;
 }
 
 /* The alert of a rejection, keyed by the sender account the announcement
  * names and the snapshot ARN it claims (its SQS message id when it claims
  * none): a forgery claiming someone else's ARN under another account does
  * not share the key of a genuine rejection. Terminal: nothing clears it.
- * At most one is sent per sender account and OB_TARGET_REJECT_ALERT_EVERY_MS;
- * the others are recorded without a message (so neither a redelivery nor
- * the reconcile pass sends them later) and counted in the next one. Used
- * by the live path and the reconcile pass alike. */
+ * At most one is sent per bucket (an allowed sender account, or "other")
+ * and OB_TARGET_REJECT_ALERT_EVERY_MS; the others are recorded without a
+ * message (so neither a redelivery nor the reconcile pass sends them later)
+ * and counted in the next one or in the bucket's summary
+ * (ob_target_reject_summaries). Used by the live path and the reconcile
+ * pass alike. */
 static void alert_rejected(struct ob_target *t, const char *sender, const char *message_id,
 			   const char *claimed_arn, const char *reason, const char *job_id)
 {
-	char key[400], text[2560], more[400], since[32];
+	char key[400], text[2560], more[400], since[32], who[96];
 	struct reject_limit *e;
 	struct ob_alert al;
 	int64_t now = now_ms(t);
@@ -137,19 +177,17 @@ static void alert_rejected(struct ob_target *t, const char *sender, const char *
 		sender = REJECT_SENDER_UNKNOWN;
 	if (claimed_arn != NULL && claimed_arn[0] == '\0')
 		claimed_arn = NULL;
-	if (claimed_arn != NULL)
-		snprintf(key, sizeof(key), "rejected:%.15s/%.370s", sender, claimed_arn);
-	else
-		snprintf(key, sizeof(key), "rejected:%.15s/message:%.360s", sender, message_id);
-	e = limit_of(t, sender);
-	limited = e->last_ms != 0 && now - e->last_ms < OB_TARGET_REJECT_ALERT_EVERY_MS;
+	reject_key(key, sizeof(key), sender, message_id, claimed_arn);
+	e = limit_of(t, bucket_of(t, sender));
+	limited = e != NULL && e->last_ms != 0 && now - e->last_ms < OB_TARGET_REJECT_ALERT_EVERY_MS;
 	more[0] = '\0';
-	if (!limited && e->suppressed > 0) {
+	if (e != NULL && !limited && e->suppressed > 0) {
 		format_time(e->suppressed_since / 1000, since);
-		snprintf(more, sizeof(more), "\n\n%u further rejection(s) of announcements naming "
-			 "sender account %s since %s were not alerted (at most one alert per sender "
-			 "account and hour); the journal has each (offsite-backupctl list --state "
-			 "rejected).", e->suppressed, sender, since);
+		bucket_words(e->bucket, who, sizeof(who));
+		snprintf(more, sizeof(more), "\n\n%u further rejection(s) of announcements %s "
+			 "since %s were not alerted (at most one alert per allowed sender account "
+			 "and hour, and one for all others); the journal has each "
+			 "(offsite-backupctl list --state rejected).", e->suppressed, who, since);
 	}
 	snprintf(text, sizeof(text),
 		 "The vault rejected an announcement: %.600s\n"
@@ -168,7 +206,7 @@ static void alert_rejected(struct ob_target *t, const char *sender, const char *
 	ob_alert_set(d, "claimed_snapshot_arn", claimed_arn);
 	ob_alert_set(d, "reason", reason);
 	ob_alert_set(d, "job_id", job_id);
-	if (!limited && e->suppressed > 0)
+	if (e != NULL && !limited && e->suppressed > 0)
 		json_object_set_new(d, "suppressed_before", json_integer(e->suppressed));
 	al = (struct ob_alert){ key, "rejected", "announcement rejected", text, d, true };
 	if (limited ? ob_alerts_record_silently(t->jobs.alerts, &al)
@@ -177,14 +215,53 @@ static void alert_rejected(struct ob_target *t, const char *sender, const char *
 			if (e->suppressed++ == 0)
 				e->suppressed_since = now;
 			ob_log(OB_LOG_NOTICE, "rejection alert for sender account %s not sent: one "
-			       "was sent less than an hour ago (%u held back since); job %s",
-			       sender, e->suppressed, job_id);
-		} else {
+			       "was sent less than an hour ago for its bucket %s (%u held back "
+			       "since); job %s", sender, e->bucket, e->suppressed, job_id);
+		} else if (e != NULL) {
 			e->last_ms = now;
 			e->suppressed = 0;
 		}
 	}
 	json_decref(d);
+}
+
+void ob_target_reject_summaries(struct ob_target *t)
+{
+	char key[96], text[1024], since[32], who[96];
+	struct ob_alert al;
+	int64_t now = now_ms(t);
+	size_t i;
+	json_t *d;
+
+	if (!ob_alerts_enabled(t->jobs.alerts))
+		return;
+	for (i = 0; i < t->n_rlim; i++) {
+		struct reject_limit *e = &t->rlim[i];
+
+		if (e->suppressed == 0 || now - e->last_ms < OB_TARGET_REJECT_ALERT_EVERY_MS)
+			continue;
+		format_time(e->last_ms / 1000, since);
+		bucket_words(e->bucket, who, sizeof(who));
+		snprintf(key, sizeof(key), "rejected-summary:%s/%s", e->bucket, since);
+		snprintf(text, sizeof(text),
+			 "%u more announcement(s) %s were rejected in the hour since %s; they were "
+			 "not alerted one by one (at most one alert per allowed sender account and "
+			 "hour, and one for all others). See offsite-backupctl list --state "
+			 "rejected, and offsite-backupctl show <job> for each. Nothing will be "
+			 "imported for them; this alert does not clear.",
+			 e->suppressed, who, since);
+		d = json_object();
+		ob_alert_set(d, "bucket", e->bucket);
+		ob_alert_set(d, "window_start", since);
+		json_object_set_new(d, "rejected", json_integer(e->suppressed));
+		al = (struct ob_alert){ key, "rejected", "announcements rejected", text, d, true };
+		/* Kept when not recorded (a store failure): tried again next tick. */
+		if (ob_alerts_raise(t->jobs.alerts, &al) || ob_alerts_known(t->jobs.alerts, key)) {
+			e->last_ms = now;
+			e->suppressed = 0;
+		}
+		json_decref(d);
+	}
 }
 
 /* The provenance a rejected row keeps (source_tags): sender and claim. */
@@ -266,6 +343,7 @@ void ob_target_reconcile_rejections(struct ob_target *t)
 	struct ob_store_query q = { rejected, 1, false, 0, 0, false };
 	struct ob_job_list list = { NULL, 0 };
 	struct ob_error err;
+	char key[400];
 	int64_t now = now_ms(t);
 	size_t i;
 
@@ -287,8 +365,11 @@ void ob_target_reconcile_rejections(struct ob_target *t)
 		tags = json_loads(r->source_tags, 0, NULL);
 		sender = tag_value(tags, OB_TAG_REJ_SENDER);
 		claimed = tag_value(tags, OB_TAG_REJ_CLAIMED);
-		/* A row without them predates the key: it cannot be matched. */
-		if (sender != NULL && claimed != NULL)
+		/* A row without them predates the key: it cannot be matched.
+		 * One whose alert row is known to exist costs nothing more. */
+		if (sender != NULL && claimed != NULL &&
+		    !ob_alerts_known(t->jobs.alerts,
+				     reject_key(key, sizeof(key), sender, r->source_arn + 9, claimed)))
 			alert_rejected(t, sender, r->source_arn + 9, claimed, r->error_message,
 				       r->id);
 		json_decref(tags);
@@ -1143,6 +1224,7 @@ int ob_target_run(struct ob_target *t, int64_t *ret_next_ms, struct ob_error *er
 		ob_jobs_reconcile_alerts(&t->jobs);
 		ob_target_reconcile_rejections(t);
 	}
+	ob_target_reject_summaries(t);
 	if (cfg->sweep_interval_ms > 0 && now_ms(t) >= t->next_sweep_ms) {
 		t->next_sweep_ms = now_ms(t) + cfg->sweep_interval_ms;
 		if (sweep(t, err) < 0)
@@ -1218,6 +1300,7 @@ void ob_target_free(struct ob_target *t)
 	for (i = 0; i < t->n_rpo; i++)
 		free(t->rpo[i].key);
 	free(t->rpo);
+	free(t->rlim);
 	free(t);
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1019,8 +1020,9 @@ START_TEST(test_reconcile_rejections_key_and_rate_limit)
 	for (int i = 0; i < 4; i++)
 		ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
 	flush(a);
-	/* d2 (sender 333333333333) and d4 (sender unknown); d3 held back */
-	ck_assert_uint_eq(fake.n_records, 2);
+	/* d2 only: 333333333333 is not allowed, so it shares the bucket
+	 * "other" with "unknown" (d4); d3 and d4 held back */
+	ck_assert_uint_eq(fake.n_records, 1);
 	d = details_of(0);
 	ck_assert_str_eq(json_string_value(json_object_get(d, "key")),
 			 "rejected:333333333333/arn:aws:rds:eu-central-1:111111111111:snapshot:ob-x");
@@ -1028,25 +1030,144 @@ START_TEST(test_reconcile_rejections_key_and_rate_limit)
 	ck_assert_str_eq(json_string_value(json_object_get(d, "reason")), "not allowed");
 	ck_assert_str_eq(json_string_value(json_object_get(d, "message_id")), "m-2");
 	json_decref(d);
-	d = details_of(1);
-	ck_assert_str_eq(json_string_value(json_object_get(d, "key")), "rejected:unknown/message:m-4");
-	json_decref(d);
 	/* again: nothing (recorded, held back ones included) */
 	ob_target_reconcile_rejections(t);
 	flush(a);
-	ck_assert_uint_eq(fake.n_records, 2);
-	/* an hour later, the next one from that sender says how many were held back */
+	ck_assert_uint_eq(fake.n_records, 1);
+	/* an hour later, the next one of that bucket says how many were held back */
 	t_wall += OB_TARGET_REJECT_ALERT_EVERY_MS;
 	insert_job("j00000000000000d6", "rejected:m-6", OB_JOB_REJECTED, 0, "not allowed",
-		   REJ_TAGS("333333333333", "arn:aws:rds:eu-central-1:333333333333:snapshot:ob-z"),
+		   REJ_TAGS("444444444444", "arn:aws:rds:eu-central-1:333333333333:snapshot:ob-z"),
 		   t_wall);
 	ob_target_reconcile_rejections(t);
 	flush(a);
-	ck_assert_uint_eq(fake.n_records, 3);
-	d = details_of(2);
-	ck_assert_int_eq(json_integer_value(json_object_get(d, "suppressed_before")), 1);
+	ck_assert_uint_eq(fake.n_records, 2);
+	d = details_of(1);
+	ck_assert_int_eq(json_integer_value(json_object_get(d, "suppressed_before")), 2);
 	json_decref(d);
-	ck_assert_ptr_nonnull(strstr(param(2, "Message"), "1 further rejection(s)"));
+	ck_assert_ptr_nonnull(strstr(param(1, "Message"), "2 further rejection(s)"));
+	ck_assert_ptr_nonnull(strstr(param(1, "Message"), "not in allowed_source_accounts"));
+	ob_target_free(t);
+	ob_alerts_free(a);
+	ob_config_free(cfg);
+}
+END_TEST
+
+/* A vault target with alerts on TOPIC (for the rejection tests). */
+static struct ob_target *rej_target(struct ob_config *cfg, struct ob_alerts *a,
+				    struct ob_client *client)
+{
+	struct ob_target_options to;
+	struct ob_target *t;
+	struct ob_error err;
+
+	client->aws = aws;
+	to = (struct ob_target_options){ cfg, client, store, &tclock, "222222222222", NULL, NULL,
+					 a };
+	t = ob_target_new(&to, &err);
+	ck_assert_msg(t != NULL, "%s", err.message);
+	return t;
+}
+
+/* Review: a forger names any 12 digits as the sender. Every sender not in
+ * allowed_source_accounts shares one bucket, so 70 forged senders make one
+ * alert (not 70, and no entry is evicted with its count); an allowed
+ * sender keeps its own; and when the hour ends, the run tick sends a
+ * summary of the held-back ones. */
+START_TEST(test_reject_limit_buckets_and_summary)
+{
+	struct ob_config *cfg = vault_config();
+	struct ob_alerts *a = alerts_new(TOPIC);
+	struct ob_client client = { 0 };
+	struct ob_target *t = rej_target(cfg, a, &client);
+	char id[32], mid[32], want[160], since[32];
+	time_t tt = (time_t)(T0_MS / 1000);
+	struct tm tm;
+	json_t *d;
+
+	for (int i = 0; i < 70; i++) {
+		char tags[256];
+
+		snprintf(id, sizeof(id), "j0000000000000f%02d", i);
+		snprintf(mid, sizeof(mid), "rejected:m-f%02d", i);
+		snprintf(tags, sizeof(tags), REJ_TAGS("5000000000%02d", "arn:aws:rds:eu-central-1:"
+						      "5000000000%02d:snapshot:ob-f"), i, i);
+		insert_job(id, mid, OB_JOB_REJECTED, 0, "not allowed", tags, T0_MS - 1000);
+	}
+	/* an allowed sender's rejection has its own bucket */
+	insert_job("j0000000000000g01", "rejected:m-g1", OB_JOB_REJECTED, 0, "region mismatch",
+		   REJ_TAGS("111111111111", "arn:aws:rds:us-east-1:111111111111:snapshot:ob-g"),
+		   T0_MS - 500);
+	ob_target_reconcile_rejections(t);
+	for (int i = 0; i < 4; i++)
+		ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 2);
+	/* nothing more before the hour is over */
+	t_wall += OB_TARGET_REJECT_ALERT_EVERY_MS - 1;
+	ob_target_reject_summaries(t);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 2);
+	/* then one summary for "other", none for the allowed sender */
+	t_wall += 1;
+	ob_target_reject_summaries(t);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 3);
+	gmtime_r(&tt, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	d = details_of(2);
+	snprintf(want, sizeof(want), "rejected-summary:other/%s", since);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "key")), want);
+	ck_assert_int_eq(json_integer_value(json_object_get(d, "rejected")), 69);
+	json_decref(d);
+	snprintf(want, sizeof(want), "69 more announcement(s) naming a sender account not in "
+		 "allowed_source_accounts (or none) were rejected in the hour since %s", since);
+	ck_assert_ptr_nonnull(strstr(param(2, "Message"), want));
+	ck_assert_ptr_nonnull(strstr(param(2, "Message"), "offsite-backupctl list --state rejected"));
+	/* once: the counts start again */
+	t_wall += OB_TARGET_REJECT_ALERT_EVERY_MS;
+	ob_target_reject_summaries(t);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 3);
+	ob_target_free(t);
+	ob_alerts_free(a);
+	ob_config_free(cfg);
+}
+END_TEST
+
+/* Review: a reconcile pass skips the rows whose alert it knows is in the
+ * outbox, without a store write: with the rows pruned behind its back,
+ * the second pass raises nothing again. */
+START_TEST(test_reconcile_skips_known_rejections)
+{
+	struct ob_config *cfg = vault_config();
+	struct ob_alerts *a = alerts_new(TOPIC);
+	struct ob_client client = { 0 };
+	struct ob_target *t = rej_target(cfg, a, &client);
+	struct ob_alert_list pending = { NULL, 0 };
+	struct ob_error err;
+
+	insert_job("j00000000000000h1", "rejected:m-h1", OB_JOB_REJECTED, 0, "region mismatch",
+		   REJ_TAGS("111111111111", "arn:aws:rds:us-east-1:111111111111:snapshot:ob-h"),
+		   T0_MS - 1000);
+	ck_assert(!ob_alerts_known(a, "rejected:111111111111/arn:aws:rds:us-east-1:"
+				      "111111111111:snapshot:ob-h"));
+	ob_target_reconcile_rejections(t);
+	ck_assert(ob_alerts_known(a, "rejected:111111111111/arn:aws:rds:us-east-1:"
+				     "111111111111:snapshot:ob-h"));
+	ob_http_fake_push(&fake, 200, PUBLISHED, NULL);
+	flush(a);
+	ck_assert_uint_eq(fake.n_records, 1);
+	/* forget every sent terminal row: a raise would write it anew */
+	ck_assert(ob_store_alert_prune(store, T0_MS + 1, &err) == 0);
+	t_wall += OB_TARGET_REJECT_ALERT_EVERY_MS;
+	ob_target_reconcile_rejections(t);
+	ck_assert(ob_store_alert_pending(store, 10, &pending, &err) == 0);
+	ck_assert_uint_eq(pending.n, 0);
+	ob_alert_list_clear(&pending);
+	/* non-terminal keys are not cached: their rows go away when cleared */
+	raise_key(a, "queue", false);
+	ck_assert(!ob_alerts_known(a, "queue"));
 	ob_target_free(t);
 	ob_alerts_free(a);
 	ob_config_free(cfg);
@@ -1178,6 +1299,8 @@ Suite *ob_suite_alert(void)
 	tcase_add_test(outbox, test_silent_record_dedups_without_a_message);
 	tcase_add_test(outbox, test_reconcile_raises_and_clears_job_failed);
 	tcase_add_test(outbox, test_reconcile_rejections_key_and_rate_limit);
+	tcase_add_test(outbox, test_reject_limit_buckets_and_summary);
+	tcase_add_test(outbox, test_reconcile_skips_known_rejections);
 	tcase_add_test(outbox, test_hostile_values_in_the_message);
 	tcase_add_test(outbox, test_publish_attrs_checks);
 	tcase_add_test(outbox, test_v1_database_migrates_and_keeps_its_jobs);

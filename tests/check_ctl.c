@@ -26,6 +26,7 @@
 #include "ob/ctl.h"
 #include "ob/ident.h"
 #include "ob/store.h"
+#include "ob/target.h"
 
 #define NOW_S   INT64_C(1795348800) /* 2026-11-22 12:00:00 UTC */
 #define NOW_MS  (NOW_S * 1000)
@@ -104,7 +105,12 @@ static void add_job(struct ob_store *st, const char *role, const char *arn, cons
 	j.origin = "event";
 	j.error_code = (char *)err_code;
 	j.error_message = (char *)err_msg;
-	j.source_tags = "[{\"Key\":\"team\",\"Value\":\"payments\"}]";
+	/* A rejected row keeps what its announcement claimed (target.c). */
+	j.source_tags = state == OB_JOB_REJECTED
+				? "[{\"Key\":\"" OB_TAG_REJ_SENDER "\",\"Value\":\"444444444444\"},"
+				  "{\"Key\":\"" OB_TAG_REJ_CLAIMED "\",\"Value\":\"arn:aws:rds:"
+				  "eu-central-1:444444444444:snapshot:forged\"}]"
+				: "[{\"Key\":\"team\",\"Value\":\"payments\"}]";
 	ck_assert_msg(ob_store_job_insert(st, &j, "created", created_ms, &created, &err) == 0,
 		      "%s", err.message);
 	ck_assert(created);
@@ -843,11 +849,19 @@ START_TEST(test_show)
 	ck_assert(json_is_null(json_object_get(job, "snapshot_name")));
 	ck_assert(json_is_null(json_object_get(job, "snapshot_time")));
 	ck_assert(json_is_null(json_object_get(job, "database")));
+	/* its tags are what the announcement claimed, and say so */
+	ck_assert_str_eq(jget_str(json_object_get(job, "announcement"), "sender_account"),
+			 "444444444444");
+	ck_assert_str_eq(jget_str(json_object_get(job, "announcement"), "claimed_snapshot"),
+			 "arn:aws:rds:eu-central-1:444444444444:snapshot:forged");
 	json_decref(doc);
 	res_free(&r);
 	r = run("--db", dbpath, "show", ids[V_REJ], NULL);
 	ck_assert_int_eq(r.rc, 0);
 	ck_assert_str_eq(line_starting(r.out, "snapshot time "), "snapshot time      -");
+	ck_assert_ptr_null(strstr(r.out, "\ncopy tags "));
+	HAS(line_starting(r.out, "announcement "), "named sender account 444444444444");
+	HAS(r.out, "444444444444:snapshot:forged");
 	HAS(line_starting(r.out, "error "), "Rejected: source account 444444444444");
 	res_free(&r);
 }

@@ -31,10 +31,11 @@
 #define OB_ALERT_FLUSH_ROWS 10        /* rows looked at per loop turn */
 #define OB_ALERT_BACKOFF_MIN_MS 30000 /* after a failed publish, doubling */
 #define OB_ALERT_BACKOFF_MAX_MS 300000
-#define OB_ALERT_PUBLISH_TIMEOUT_MS 10000 /* one Publish: one attempt, this long */
+#define OB_ALERT_PUBLISH_TIMEOUT_MS 10000 /* per request; a Publish: one attempt */
 #define OB_ALERT_PUBLISH_ATTEMPTS 1
 #define OB_ALERT_KEEP_TERMINAL_MS (30LL * 24 * 3600 * 1000) /* rejection dedup */
 #define OB_ALERT_FIELD_MAX 1024       /* bytes of one untrusted string kept */
+#define OB_ALERT_KNOWN_MAX 65536      /* key hashes ob_alerts_known() keeps */
 
 struct ob_alerts_options {
 	struct ob_store *store;        /* borrowed */
@@ -90,6 +91,15 @@ bool ob_alerts_record_silently(struct ob_alerts *a, const struct ob_alert *al);
  * without touching the store, so callers may clear on every success. */
 void ob_alerts_clear(struct ob_alerts *a, const char *key, const char *text);
 
+/* Is the terminal key known to have a row in the outbox? True after this
+ * process raised or silently recorded it, or a raise found it there
+ * already (ob_store_alert_raise dedups); terminal rows stay until pruned
+ * (OB_ALERT_KEEP_TERMINAL_MS after their raise). A cache of 64-bit key hashes, no store
+ * access: false means "not known", not "absent" (after a start-up the
+ * first reconcile pass finds out through the raise). So the reconcile
+ * passes skip rows whose alert exists before building anything. */
+bool ob_alerts_known(const struct ob_alerts *a, const char *key);
+
 /* Is key raised and not cleared? */
 bool ob_alerts_active(const struct ob_alerts *a, const char *key);
 
@@ -101,7 +111,9 @@ void ob_alerts_begin_turn(struct ob_alerts *a);
  * loop turn), however often it is called: at most OB_ALERT_FLUSH_ROWS rows
  * are looked at, and after a failed publish nothing more is tried (then the
  * backoff, OB_ALERT_BACKOFF_MIN_MS doubling to _MAX_MS, must pass). Each
- * Publish is one attempt of at most OB_ALERT_PUBLISH_TIMEOUT_MS. Cheap when
+ * Publish is one attempt of at most OB_ALERT_PUBLISH_TIMEOUT_MS, plus the
+ * one clock-skew and one expired-credentials correction ob_aws may add (each
+ * one more request of at most that long: about 30 s in all). Cheap when
  * nothing is pending. */
 void ob_alerts_flush(struct ob_alerts *a);
 

@@ -29,10 +29,20 @@
  * or not available) is looked at again before it is rejected. */
 #define OB_TARGET_VISIBLE_TRIES 6
 
-/* At most one rejection alert per sender account (the account an
- * announcement names) in this long; the rest are recorded without a
- * message and counted in the next one (docs/alerts.md). */
+/* At most one rejection alert in this long per bucket: each account of
+ * allowed_source_accounts is one, and every other sender an announcement
+ * names (and "unknown") shares the bucket "other" (a forger picks the
+ * name). The rest are recorded without a message and counted in the
+ * bucket's next alert, or in a summary alert when its hour ends first
+ * (ob_target_reject_summaries; docs/alerts.md). */
 #define OB_TARGET_REJECT_ALERT_EVERY_MS (3600LL * 1000)
+
+/* What a rejected row keeps of its announcement (in source_tags, as tag
+ * pairs), so its alert can be rebuilt from the row
+ * (ob_target_reconcile_rejections) and offsite-backupctl show can say what
+ * it claimed: the sender account it named and the snapshot ARN. */
+#define OB_TAG_REJ_SENDER  "offsite-backup:rejected-sender-account"
+#define OB_TAG_REJ_CLAIMED "offsite-backup:rejected-claimed-snapshot"
 
 struct ob_target_options {
 	const struct ob_config *cfg;       /* borrowed; see ob_target_set_config */
@@ -80,8 +90,16 @@ int ob_target_run(struct ob_target *t, int64_t *ret_next_ms, struct ob_error *er
  * with ob_jobs_reconcile_alerts() when ob_jobs_alerts_due()): every rejected
  * row younger than OB_ALERT_KEEP_TERMINAL_MS has its alert (rebuilt from
  * the row, through the same key and rate limit as the live path); older
- * ones were pruned on purpose and stay quiet. */
+ * ones were pruned on purpose and stay quiet. A row whose alert key is
+ * known to have an outbox row (ob_alerts_known) is skipped before any
+ * text or details are built. */
 void ob_target_reconcile_rejections(struct ob_target *t);
+
+/* Called by ob_target_run every tick: each bucket whose hour since its
+ * last alert has ended with rejections held back gets one terminal summary
+ * alert (key "rejected-summary:<bucket>/<window start>") saying how many,
+ * which starts its next hour. Cheap: the buckets are in memory. */
+void ob_target_reject_summaries(struct ob_target *t);
 
 void ob_target_get_stats(const struct ob_target *t, struct ob_target_stats *ret);
 

@@ -165,6 +165,21 @@ class TestAlerts(AlertCase):
         self.quiet(3)
         self.assertEqual(len(self.of("rejected")), 1, "one alert per claimed snapshot")
 
+    # (b2) review: a forger names a new 12-digit sender each time. Senders
+    # not in allowed_source_accounts share one rate-limit bucket, so three
+    # forged senders page once within the hour, not three times.
+    def test_forged_senders_share_one_rejection_bucket(self):
+        self.create_instance("orders-prod")
+        e = self.make_export("orders-prod", "orders-prod-1")
+        self.start_vault()
+        for sender in ("999999999991", "999999999992", "999999999993"):
+            self.send(self.announcement(e, source_account=sender))
+        self.wait_until(lambda: len(self.rejected()) == 3, 30, "three rejected rows")
+        (a,) = self.wait_alert("rejected")
+        self.assertIn(a["details"]["sender_account"], ("999999999991", "999999999992", "999999999993"))
+        self.quiet(3)
+        self.assertEqual(len(self.of("rejected")), 1, "one alert for all unlisted senders")
+
     # (c) RPO: raised once, not again after a restart, cleared once a newer
     # copy is verified.
     def test_rpo_breach_raised_once_across_restart_and_cleared(self):
