@@ -1586,6 +1586,7 @@ static void rebuild_print(struct ctl *c, const struct ob_config *cfg, const char
 /* Set by SIGINT, SIGTERM and SIGHUP while rebuild runs: the AWS call in
  * flight is cancelled, rebuild fails and removes its temporary files. */
 static volatile sig_atomic_t rebuild_stop;
+static const int rebuild_sigs[3] = { SIGINT, SIGTERM, SIGHUP };
 
 static void rebuild_on_signal(int sig)
 {
@@ -1597,7 +1598,6 @@ static void rebuild_on_signal(int sig)
  * there, for rebuild_signals_restore). */
 static void rebuild_signals_catch(struct sigaction old[3])
 {
-	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa;
 	int i;
 
@@ -1606,16 +1606,15 @@ static void rebuild_signals_catch(struct sigaction old[3])
 	sigemptyset(&sa.sa_mask);
 	rebuild_stop = 0;
 	for (i = 0; i < 3; i++)
-		sigaction(sigs[i], &sa, &old[i]);
+		sigaction(rebuild_sigs[i], &sa, &old[i]);
 }
 
 static void rebuild_signals_restore(const struct sigaction old[3])
 {
-	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
 	int i;
 
 	for (i = 0; i < 3; i++)
-		sigaction(sigs[i], &old[i], NULL);
+		sigaction(rebuild_sigs[i], &old[i], NULL);
 }
 
 static int cmd_rebuild(struct ctl *c)

@@ -128,6 +128,21 @@ static int64_t backoff(const struct ob_jobs *j, unsigned n)
 	return d < BACKOFF_CAP_MS ? d : BACKOFF_CAP_MS;
 }
 
+/* The JSON details both export alerts carry: the job, its task and
+ * state, the copy it exports and the error behind the alert. */
+static json_t *export_details(const struct ob_export *e, const char *copy_arn, const char *why)
+{
+	json_t *d = json_object();
+
+	ob_alert_set(d, "job_id", e->job_id);
+	ob_alert_set(d, "export_task_id", e->task_id);
+	ob_alert_set(d, "export_state", ob_export_state_name(e->state));
+	ob_alert_set(d, "copy_arn", copy_arn);
+	ob_alert_set(d, "error_code", e->error_code);
+	ob_alert_set(d, "error_message", why);
+	return d;
+}
+
 /* The alert of an export that ended failed or canceled: one per job,
  * terminal (the task is over; a new export needs a new snapshot). */
 static void alert_export_failed(struct ob_jobs *j, const struct ob_export *e,
@@ -149,13 +164,7 @@ static void alert_export_failed(struct ob_jobs *j, const struct ob_export *e,
 		 e->task_id, e->job_id, ob_export_state_name(e->state), e->error_code,
 		 e->error_code[0] && e->error_message[0] ? ": " : "", e->error_message,
 		 snapshot ? snapshot : "(unknown)");
-	d = json_object();
-	ob_alert_set(d, "job_id", e->job_id);
-	ob_alert_set(d, "export_task_id", e->task_id);
-	ob_alert_set(d, "export_state", ob_export_state_name(e->state));
-	ob_alert_set(d, "copy_arn", snapshot);
-	ob_alert_set(d, "error_code", e->error_code);
-	ob_alert_set(d, "error_message", e->error_message);
+	d = export_details(e, snapshot, e->error_message);
 	ob_alerts_raise(j->alerts, &(struct ob_alert){ .key = key, .kind = "export-failed",
 			.summary = "S3 export failed", .text = text, .details = d,
 			.terminal = true });
@@ -184,13 +193,7 @@ static void alert_unwatched(struct ob_jobs *j, const struct ob_export *e, const 
 		 e->task_id, e->job_id, ob_export_state_name(e->state), why, e->source_arn,
 		 e->state == OB_EXPORT_RUNNING ? " and it takes one of the export task slots" : "",
 		 e->task_id);
-	d = json_object();
-	ob_alert_set(d, "job_id", e->job_id);
-	ob_alert_set(d, "export_task_id", e->task_id);
-	ob_alert_set(d, "export_state", ob_export_state_name(e->state));
-	ob_alert_set(d, "copy_arn", e->source_arn);
-	ob_alert_set(d, "error_code", e->error_code);
-	ob_alert_set(d, "error_message", why);
+	d = export_details(e, e->source_arn, why);
 	ob_alerts_raise(j->alerts, &(struct ob_alert){ .key = key, .kind = "export-unwatched",
 			.summary = "S3 export cannot be watched", .text = text, .details = d,
 			.terminal = false });
